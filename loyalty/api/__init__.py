@@ -1,0 +1,74 @@
+"""The HTTP API: flask-smorest blueprints whose schemas are the OpenAPI document."""
+
+from flask_smorest import Api
+
+from loyalty.api.schemas import ErrorSchema
+from loyalty.errors import error_body
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "invalid_state",
+    413: "payload_too_large",
+    415: "bad_request",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def _field_errors(messages) -> dict:
+    """webargs groups messages by location (json, query…); the contract wants field → list."""
+    fields: dict = {}
+    for location_messages in (messages or {}).values():
+        if isinstance(location_messages, dict):
+            fields.update(location_messages)
+        else:
+            fields.setdefault("_schema", []).extend(location_messages)
+    return fields
+
+
+class LoyaltyApi(Api):
+    """flask-smorest's Api, answering errors in the contract's shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        data = getattr(error, "data", None) or {}
+        status = error.code or 500
+        code = STATUS_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+        headers = data.get("headers") or {}
+        if status == 422 and "messages" in data:
+            body = error_body(code, "The request has invalid fields.",
+                              {"fields": _field_errors(data["messages"])})
+        elif status == 400 and "messages" in data:
+            body = error_body(code, "The request body is not valid JSON.")
+        else:
+            message = data.get("message") or error.description or error.name
+            if status >= 500:
+                message = "Something went wrong on our side; nothing was changed."
+            body = error_body(code, message)
+        return body, status, headers
+
+
+api = LoyaltyApi()
+
+
+def register(app) -> None:
+    from loyalty.api import events, health, ledger, members
+
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "An API key (scope pos or admin) or a widget token."},
+        }},
+        "security": [{"bearerAuth": []}],
+        "info": {"description": "Loyalty points and rewards. Contract version 1."},
+    })
+    api.init_app(app)
+    for module in (members, events, ledger):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(health.blp)

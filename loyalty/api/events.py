@@ -1,0 +1,187 @@
+"""Events: customer actions in, points out, with the reason for every rule."""
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from loyalty import clock
+from loyalty.api import context
+from loyalty.api.auth import requires
+from loyalty.api.fields import Timestamp
+from loyalty.api.idempotent import write
+from loyalty.api.schemas import MemberSchema, StrictSchema
+from loyalty.engine import Item
+from loyalty.services import accrual, refunds
+from loyalty.services import events as event_queries
+from loyalty.services.member_view import member_view
+
+blp = Blueprint("events", __name__, url_prefix="/v1/events", description="Customer actions that earn points")
+
+IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True,
+                      "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+
+
+class ItemSchema(StrictSchema):
+    sku = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
+    category = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
+    quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
+    unit_amount = ma.fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=0, max=10**12))
+
+    @ma.post_load
+    def to_item(self, data, **kwargs):
+        return Item(sku=data.get("sku"), category=data.get("category"),
+                    quantity=data["quantity"], unit_amount=data["unit_amount"])
+
+
+class EventInSchema(StrictSchema):
+    type = ma.fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z][a-z0-9_\-]{0,63}$", error="must be an action name such as purchase or review"))
+    member_id = ma.fields.String(validate=validate.Length(min=1, max=32))
+    external_id = ma.fields.String(validate=validate.Length(min=1, max=255))
+    source_id = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
+    occurred_at = Timestamp(allow_none=True)
+    amount = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(
+        min=0, max=10**12, error="must be >= 0 (minor units)"))
+    currency = ma.fields.String(allow_none=True, validate=validate.Regexp(
+        r"^[A-Z]{3}$", error="must be an ISO 4217 code such as USD"))
+    store_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
+    channel = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
+    items = ma.fields.List(ma.fields.Nested(ItemSchema), validate=validate.Length(max=500))
+    attributes = ma.fields.Dict(keys=ma.fields.String(), validate=validate.Length(max=50))
+
+    @ma.post_load
+    def to_input(self, data, **kwargs):
+        data["items"] = tuple(data.get("items") or ())
+        data["attributes"] = data.get("attributes") or {}
+        return accrual.EventInput(**data)
+
+
+class AwardSchema(ma.Schema):
+    rule_id = ma.fields.String()
+    member_id = ma.fields.String()
+    points = ma.fields.Integer()
+    status = ma.fields.String()
+    available_at = Timestamp()
+    expires_at = Timestamp(allow_none=True)
+
+
+class ExplanationSchema(ma.Schema):
+    rule_id = ma.fields.String()
+    matched = ma.fields.Boolean()
+    points = ma.fields.Integer()
+    reason = ma.fields.String()
+
+
+class EventSummarySchema(ma.Schema):
+    id = ma.fields.String()
+    type = ma.fields.String()
+    member_id = ma.fields.String()
+    source_id = ma.fields.String(allow_none=True)
+    occurred_at = Timestamp()
+    amount = ma.fields.Integer(allow_none=True)
+    currency = ma.fields.String(allow_none=True)
+    rules_version = ma.fields.Integer()
+
+
+class EventResultSchema(ma.Schema):
+    event = ma.fields.Nested(EventSummarySchema)
+    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    member = ma.fields.Nested(MemberSchema)
+
+
+class PreviewSchema(ma.Schema):
+    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+
+
+class EventDetailSchema(EventSummarySchema):
+    store_id = ma.fields.String(allow_none=True)
+    channel = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Dict(), allow_none=True)
+    attributes = ma.fields.Dict(allow_none=True)
+    recorded_at = Timestamp()
+    refunded_amount = ma.fields.Integer()
+    reversed_points = ma.fields.Integer()
+    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+
+
+class RefundInSchema(StrictSchema):
+    amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=1, max=10**12, error="must be a positive amount in minor units"))
+    reason = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class RefundResultSchema(ma.Schema):
+    id = ma.fields.String()
+    event_id = ma.fields.String()
+    amount = ma.fields.Integer()
+    reversed_points = ma.fields.Integer()
+    member = ma.fields.Nested(MemberSchema)
+
+
+@blp.route("")
+class EventCollection(MethodView):
+    @requires("pos")
+    @blp.arguments(EventInSchema)
+    @blp.response(201, EventResultSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    def post(self, data):
+        """Record a customer action; the active rules decide the points."""
+        def work():
+            rules = context.rules()
+            now = clock.now()
+            outcome = accrual.record_event(context.session(), rules, data, context.actor(), now)
+            return {
+                "event": outcome.event,
+                "awarded": outcome.evaluation.awards,
+                "explanation": outcome.evaluation.explanation,
+                "member": member_view(context.session(), rules.program, outcome.member, now),
+            }
+
+        return write(201, EventResultSchema(), work)
+
+
+@blp.route("/preview")
+class EventPreview(MethodView):
+    @requires("pos")
+    @blp.arguments(EventInSchema)
+    @blp.response(200, PreviewSchema)
+    def post(self, data):
+        """What an event would earn now; nothing is written."""
+        evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
+        return {"awarded": evaluation.awards, "explanation": evaluation.explanation}
+
+
+@blp.route("/<event_id>")
+class EventItem(MethodView):
+    @requires("pos")
+    @blp.response(200, EventDetailSchema)
+    def get(self, event_id):
+        """A recorded event with its awards and the explanation given when it was recorded."""
+        return event_queries.event_detail(context.session(), event_id)
+
+
+@blp.route("/<event_id>/refunds")
+class EventRefunds(MethodView):
+    @requires("pos")
+    @blp.arguments(RefundInSchema)
+    @blp.response(201, RefundResultSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    def post(self, data, event_id):
+        """Part or all of a purchase was returned: reverse its spend points in proportion."""
+        def work():
+            rules = context.rules()
+            now = clock.now()
+            outcome = refunds.refund_event(context.session(), rules, event_id, data["amount"],
+                                           context.actor(), now, data.get("reason"))
+            return {
+                "id": outcome.refund.id, "event_id": event_id, "amount": outcome.refund.amount,
+                "reversed_points": outcome.refund.reversed_points,
+                "member": member_view(context.session(), rules.program, outcome.member, now),
+            }
+
+        return write(201, RefundResultSchema(), work)

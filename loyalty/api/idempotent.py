@@ -1,0 +1,55 @@
+"""Views that change points answer through here: one transaction, replayable by key."""
+
+import json
+from collections.abc import Callable
+
+import marshmallow as ma
+from flask import Response, g, request
+
+from loyalty import clock
+from loyalty.errors import BadRequest
+from loyalty.extensions import db
+from loyalty.idempotency import fingerprint, run_once
+from loyalty.transactions import write_transaction
+
+MAX_KEY_LENGTH = 255
+
+
+def _json_response(status: int, body: str, replayed: bool = False) -> Response:
+    response = Response(body, status=status, mimetype="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotency_key(required: bool) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        if required:
+            raise BadRequest("This request needs an Idempotency-Key header (1–255 characters).")
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest("Idempotency-Key must be 1–255 characters.")
+    return key
+
+
+def write(status: int, schema: ma.Schema, work: Callable[[], object], *, key_required: bool = True) -> Response:
+    """Run ``work`` in one write transaction and answer with ``schema.dump`` of its result.
+
+    With an Idempotency-Key, the stored first response is replayed for a
+    retry of the same request and a different request with the key is refused.
+    """
+    key = idempotency_key(key_required)
+
+    def run() -> tuple[int, str]:
+        return status, json.dumps(schema.dump(work()), separators=(",", ":"))
+
+    if key is None:
+        with write_transaction(db.session()):
+            _, body = run()
+        return _json_response(status, body)
+    stored = run_once(
+        db.session(), g.principal.idempotency_scope, key,
+        fingerprint(request.method, request.path, request.get_data()), clock.now(), run,
+    )
+    return _json_response(stored.status, stored.body, stored.replayed)

@@ -1,0 +1,90 @@
+"""Schemas shared by several resources: the Member, lists, errors."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from loyalty.api.fields import Timestamp
+
+
+class StrictSchema(ma.Schema):
+    """Request bodies: unknown fields are an error, never silently ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
+class ExpiringSchema(ma.Schema):
+    points = ma.fields.Integer()
+    expires_at = Timestamp()
+
+
+class PointsSchema(ma.Schema):
+    balance = ma.fields.Integer()
+    pending = ma.fields.Integer()
+    lifetime_earned = ma.fields.Integer()
+    lifetime_redeemed = ma.fields.Integer()
+    expiring_soon = ma.fields.List(ma.fields.Nested(ExpiringSchema))
+
+
+class NextTierSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    points_needed = ma.fields.Integer()
+
+
+class TierSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    multiplier = ma.fields.Float()
+    since = Timestamp()
+    expires_at = Timestamp(allow_none=True)
+    qualifying_points = ma.fields.Integer()
+    next = ma.fields.Nested(NextTierSchema, allow_none=True)
+
+
+class MemberSchema(ma.Schema):
+    id = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    first_name = ma.fields.String(allow_none=True)
+    last_name = ma.fields.String(allow_none=True)
+    birthday = ma.fields.Date(allow_none=True)
+    email_opt_in = ma.fields.Boolean()
+    channel = ma.fields.String(allow_none=True)
+    stripe_customer_id = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    enrolled_at = Timestamp()
+    referral_code = ma.fields.String()
+    referred_by_member_id = ma.fields.String(allow_none=True)
+    points = ma.fields.Nested(PointsSchema)
+    tier = ma.fields.Nested(TierSchema)
+    lifecycle_stage = ma.fields.String()
+
+
+class PageQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = ma.fields.String(load_default=None)
+
+
+def page_schema(item_schema, name: str) -> type[ma.Schema]:
+    return type(name, (ma.Schema,), {
+        "data": ma.fields.List(ma.fields.Nested(item_schema)),
+        "next_cursor": ma.fields.String(allow_none=True),
+    })
+
+
+MemberPageSchema = page_schema(MemberSchema, "MemberPageSchema")

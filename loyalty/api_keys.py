@@ -1,0 +1,63 @@
+"""API keys: created once, shown once, stored as a SHA-256 hash, revocable."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import NotFound, ValidationFailed
+from loyalty.models import ApiKey
+from loyalty.models.api_key import SCOPES
+
+KEY_PREFIX = "lk"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key (scope pos/admin) or a widget token (one member)."""
+
+    kind: str
+    name: str
+    scope: str
+    member_id: str | None = None
+
+    @property
+    def idempotency_scope(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, name: str, scope: str, now: datetime) -> tuple[ApiKey, str]:
+    if scope not in SCOPES:
+        raise ValidationFailed({"scope": [f"must be one of {', '.join(SCOPES)}"]})
+    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)):
+        raise ValidationFailed({"name": [f"a key named {name!r} already exists"]})
+    prefix = secrets.token_hex(4)
+    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name, scope=scope, prefix=prefix, key_hash=hash_key(secret), created_at=now)
+    session.add(key)
+    return key, secret
+
+
+def revoke_key(session: Session, name: str, now: datetime) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise NotFound(f"No API key named {name!r}.")
+    key.revoked_at = key.revoked_at or now
+    return key
+
+
+def authenticate(session: Session, secret: str) -> Principal | None:
+    """The principal for a presented key, or None. The hash is compared in constant time."""
+    digest = hash_key(secret)
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    return Principal(kind="key", name=key.name, scope=key.scope)

@@ -1,0 +1,165 @@
+"""Command line: ``flask --app app keys|rules|ledger|dev …``."""
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from loyalty import api_keys, clock
+from loyalty.engine import RulesInvalid, load_program, load_program_dir
+from loyalty.extensions import db
+from loyalty.services import rules as rules_service
+from loyalty.services.simulation import parse_event, simulate
+from loyalty.transactions import write_transaction
+
+keys = AppGroup("keys", help="API keys for tills and operators.")
+rules = AppGroup("rules", help="The earning rules, tiers and program settings (YAML).")
+ledger = AppGroup("ledger", help="Checks on the points ledger.")
+dev = AppGroup("dev", help="Development conveniences.")
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A name that says who uses the key, e.g. till-1.")
+@click.option("--scope", type=click.Choice(["pos", "admin"]), required=True)
+def keys_create(name, scope):
+    """Create a key; it is printed once, alone on the last line."""
+    with write_transaction(db.session):
+        _, secret = _or_fail(lambda: api_keys.create_key(db.session, name, scope, clock.now()))
+    click.echo(f"Created {scope} key {name!r}. Store it now: it cannot be shown again.", err=True)
+    click.echo(secret)
+
+
+@keys.command("list")
+def keys_list():
+    from loyalty.models import ApiKey
+
+    for key in db.session.scalars(db.select(ApiKey).order_by(ApiKey.name)):
+        state = f"revoked {clock.to_rfc3339(key.revoked_at)}" if key.revoked_at else "active"
+        click.echo(f"{key.name}\t{key.scope}\tlk_{key.prefix}_…\t{clock.to_rfc3339(key.created_at)}\t{state}")
+
+
+@keys.command("revoke")
+@click.option("--name", required=True)
+def keys_revoke(name):
+    with write_transaction(db.session):
+        _or_fail(lambda: api_keys.revoke_key(db.session, name, clock.now()))
+    click.echo(f"Revoked {name!r}.")
+
+
+def _read_rules(path: Path) -> str:
+    """The program text from a file, or from the single YAML file in a directory."""
+    if path.is_dir():
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        if len(files) != 1:
+            raise click.ClickException(f"{path} must hold exactly one program file (*.yaml), found {len(files)}.")
+        path = files[0]
+    return path.read_text(encoding="utf-8")
+
+
+def _validate(path: Path):
+    try:
+        return load_program_dir(path) if path.is_dir() else load_program(path.read_text("utf-8"), str(path))
+    except RulesInvalid as invalid:
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{len(invalid.errors)} problem(s) in {path}.") from None
+
+
+@rules.command("validate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def rules_validate(path):
+    """Check a rules file or directory; errors name file, line and column."""
+    program = _validate(path)
+    click.echo(f"OK: {program.name}, {len(program.rules)} rules, {len(program.tiers)} tiers.")
+
+
+@rules.command("load")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--note", default=None, help="Why this version was published.")
+@click.option("--by", "published_by", default="cli")
+def rules_load(path, note, published_by):
+    """Publish the rules at PATH as a new active version (unless already active)."""
+    _validate(path)
+    text = _read_rules(path)
+    with write_transaction(db.session):
+        active = rules_service.active_version(db.session)
+        if active is not None and active.yaml == text:
+            click.echo(f"Rules version {active.version} is already active and identical.")
+            return
+        row = rules_service.publish(db.session, text, published_by, note or f"loaded from {path}")
+    click.echo(f"Published and activated rules version {row.version}.")
+
+
+@rules.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+def rules_export(path):
+    """Write the active version to PATH (a file, or program.yaml inside a directory)."""
+    active = rules_service.active_version(db.session)
+    if active is None:
+        raise click.ClickException("No rules are published yet.")
+    target = path / "program.yaml" if path.is_dir() else path
+    target.write_text(active.yaml, encoding="utf-8")
+    click.echo(f"Wrote version {active.version} to {target}.")
+
+
+@rules.command("simulate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("events_file", type=click.File("r"))
+@click.option("--tier", default=None, help="The member's tier before the first event.")
+def rules_simulate(path, events_file, tier):
+    """Dry-run the events in EVENTS_FILE (a JSON list) through the rules at PATH."""
+    program = _validate(path)
+    raw = json.load(events_file)
+    events = [parse_event(item, clock.now()) for item in (raw if isinstance(raw, list) else raw["events"])]
+    for result in simulate(program, events, tier_id=tier):
+        total = sum(a.points for a in result["awarded"])
+        click.echo(f"{clock.to_rfc3339(result['occurred_at'])} {result['type']}: {total} points")
+        for line in result["explanation"]:
+            click.echo(f"  {line['rule_id']}: {line['points']} — {line['reason']}")
+
+
+@ledger.command("verify")
+def ledger_verify():
+    """Recompute balances from entries; exit 1 on any mismatch."""
+    from loyalty.verification import verify_ledger
+
+    mismatches = verify_ledger(db.session)
+    for m in mismatches:
+        click.echo(f"{m.member_id}: cached {m.cached_balance}, entries {m.ledger_sum}, "
+                   f"lots {m.lots_remaining}", err=True)
+    if mismatches:
+        raise SystemExit(1)
+    click.echo("Ledger OK: every balance equals the sum of its entries and of its lots.")
+
+
+@dev.command("api-key")
+def dev_api_key():
+    """Print the development admin key, creating it on first use (instance/dev-api-key)."""
+    store = Path(current_app.instance_path) / "dev-api-key"
+    if store.exists() and api_keys.authenticate(db.session, store.read_text().strip()):
+        click.echo(store.read_text().strip())
+        return
+    from loyalty.models import ApiKey
+
+    with write_transaction(db.session):
+        db.session.execute(db.delete(ApiKey).where(ApiKey.name == "development"))
+        _, secret = api_keys.create_key(db.session, "development", "admin", clock.now())
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(secret)
+    click.echo(secret)
+
+
+def _or_fail(action):
+    from loyalty.errors import LoyaltyError
+
+    try:
+        return action()
+    except LoyaltyError as error:
+        raise click.ClickException(f"{error.message} {error.details or ''}".strip()) from None
+
+
+def register(app) -> None:
+    for group in (keys, rules, ledger, dev):
+        app.cli.add_command(group)

@@ -1,0 +1,30 @@
+"""What a rules editor may offer: actions, fields, operators, periods."""
+
+from .conditions import OPERATORS
+from .periods import DAY_NAMES, PERIODS
+
+FIELD_DESCRIPTIONS = {
+    "amount": ("money", "the purchase amount, in minor units (1000 is $10.00)"),
+    "currency": ("text", "ISO 4217 code of the amount"),
+    "store_id": ("text", "the store the event happened in"),
+    "channel": ("text", "where it happened, e.g. pos or web"),
+    "member.tier": ("tier", "the member's tier before the event; ordering follows the tiers"),
+    "attributes.<name>": ("any", "a value the event carries in its attributes"),
+}
+
+
+def catalog(program) -> dict:
+    return {
+        "actions": sorted(program.actions),
+        "fields": [
+            {"name": name, "type": kind, "description": text}
+            for name, (kind, text) in FIELD_DESCRIPTIONS.items()
+        ],
+        "operators": [{"name": name, "reads": words} for name, words in OPERATORS.items()],
+        "periods": list(PERIODS),
+        "days_of_week": list(DAY_NAMES),
+        "award_kinds": ["points", "points_per_dollar"],
+        "award_of": ["amount", "items"],
+        "item_filters": ["category", "sku"],
+        "tiers": [tier.id for tier in program.tiers],
+    }

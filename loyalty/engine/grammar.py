@@ -1,0 +1,284 @@
+"""The program's sections (program, expiry, lifecycle, tiers, caps) and their assembly."""
+
+import re
+import zoneinfo
+from dataclasses import replace
+from datetime import timedelta
+from fractions import Fraction
+
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+from .checker import Checker, suggestion
+from .errors import RuleError
+from .periods import PERIODS
+from .program import Cap, Program, Tier
+from .rule_grammar import RULE_ID, RuleContext, read_expiry, read_rule
+
+SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules")
+CURRENCY = re.compile(r"[A-Z]{3}")
+DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
+
+
+def build(
+    sections: dict, rule_nodes: list, errors: list, source_hash: str, first_file: str
+) -> Program | None:
+    """`sections`: name → (Checker, node); `rule_nodes`: (Checker, node, path)."""
+    if "program" not in sections:
+        errors.append(
+            RuleError(
+                first_file,
+                1,
+                1,
+                "program",
+                "missing the 'program' section (name, currency, point_value, timezone)",
+            )
+        )
+        head = None
+    else:
+        head = _program(*sections["program"])
+    expiry = read_expiry(*sections["expiry"], "expiry") if "expiry" in sections else None
+    lifecycle = _lifecycle(*sections["lifecycle"]) if "lifecycle" in sections else (90, 180)
+    tiers = _tiers(*sections["tiers"]) if "tiers" in sections else (DEFAULT_TIERS, 365, 365)
+    tier_rank = {tier.id: i for i, tier in enumerate(tiers[0])} if tiers else None
+    context = RuleContext(head["currency"] if head else "USD", tier_rank)
+    read = [read_rule(c, node, path, context) for c, node, path in rule_nodes]
+    rules = _unique_rules(read, rule_nodes)
+    caps = _caps(*sections["caps"], rules, _declared_ids(rule_nodes)) if "caps" in sections else ()
+    if errors:
+        return None
+    compiled = tuple(
+        replace(
+            r.rule,
+            expiry=r.rule.expiry if r.own_expiry else expiry,
+            caps=tuple(cap for cap in caps if r.rule.id in cap.rules),
+        )
+        for r in read
+    )
+    return Program(
+        name=head["name"],
+        currency=head["currency"],
+        point_value=head["point_value"],
+        timezone=head["timezone"],
+        source_hash=source_hash,
+        rules=compiled,
+        tiers=tiers[0],
+        caps=caps,
+        expiry=expiry,
+        qualifying_window=timedelta(days=tiers[1]),
+        tier_hold=timedelta(days=tiers[2]),
+        repeat_within_days=lifecycle[0],
+        lapsed_after_days=lifecycle[1],
+    )
+
+
+def _program(c: Checker, node) -> dict | None:
+    keys = c.mapping(
+        node,
+        "program",
+        ("name", "currency", "point_value", "timezone"),
+        required=("name", "currency", "timezone"),
+    )
+    if keys is None:
+        return None
+    head = {
+        "name": c.text(keys["name"], "program.name") if "name" in keys else None,
+        "currency": c.text(
+            keys["currency"], "program.currency", CURRENCY, "a 3-letter code like USD"
+        )
+        if "currency" in keys
+        else None,
+        "point_value": c.integer(keys["point_value"], "program.point_value")
+        if "point_value" in keys
+        else 1,
+        "timezone": _timezone(c, keys["timezone"]) if "timezone" in keys else None,
+    }
+    return None if None in head.values() else head
+
+
+def _timezone(c: Checker, node) -> zoneinfo.ZoneInfo | None:
+    name = c.text(node, "program.timezone", what="a timezone like America/New_York")
+    if name is None:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = suggestion(name, zoneinfo.available_timezones())
+        hint = hint if "did you mean" in hint else " (use an IANA name like America/New_York)"
+        c.error(node, "program.timezone", f"unknown timezone '{name}'{hint}")
+        return None
+
+
+def _lifecycle(c: Checker, node) -> tuple[int, int] | None:
+    keys = c.mapping(node, "lifecycle", ("repeat_within_days", "lapsed_after_days"))
+    if keys is None:
+        return None
+    repeat = (
+        c.integer(keys["repeat_within_days"], "lifecycle.repeat_within_days", 1)
+        if "repeat_within_days" in keys
+        else 90
+    )
+    lapsed = (
+        c.integer(keys["lapsed_after_days"], "lifecycle.lapsed_after_days", 1)
+        if "lapsed_after_days" in keys
+        else 180
+    )
+    if repeat is None or lapsed is None:
+        return None
+    if lapsed <= repeat:
+        c.error(
+            keys.get("lapsed_after_days", node),
+            "lifecycle.lapsed_after_days",
+            f"must be more than repeat_within_days ({repeat})",
+        )
+        return None
+    return repeat, lapsed
+
+
+def _tiers(c: Checker, node):
+    keys = c.mapping(
+        node, "tiers", ("qualifying_window_days", "hold_days", "levels"), required=("levels",)
+    )
+    if keys is None:
+        return None
+    window = (
+        c.integer(keys["qualifying_window_days"], "tiers.qualifying_window_days", 1)
+        if "qualifying_window_days" in keys
+        else 365
+    )
+    hold = c.integer(keys["hold_days"], "tiers.hold_days", 1) if "hold_days" in keys else 365
+    levels = c.sequence(keys["levels"], "tiers.levels") if "levels" in keys else None
+    if levels is not None and not levels:
+        c.error(keys["levels"], "tiers.levels", "list at least one tier")
+    tiers = [_tier(c, level, f"tiers.levels[{i}]") for i, level in enumerate(levels or ())]
+    if None in tiers or window is None or hold is None or not tiers:
+        return None
+    ok = True
+    if tiers[0].qualifying_points != 0:
+        c.error(
+            _value(levels[0], "qualifying_points"),
+            "tiers.levels[0].qualifying_points",
+            "the first tier must start at 0 qualifying points",
+        )
+        ok = False
+    for i in range(1, len(tiers)):
+        previous, tier = tiers[i - 1], tiers[i]
+        if tier.id in {t.id for t in tiers[:i]}:
+            c.error(
+                _value(levels[i], "id"),
+                f"tiers.levels[{i}].id",
+                f"tier id '{tier.id}' is used twice",
+            )
+            ok = False
+        if tier.qualifying_points <= previous.qualifying_points:
+            c.error(
+                _value(levels[i], "qualifying_points"),
+                f"tiers.levels[{i}].qualifying_points",
+                f"tiers go from lowest to highest: {tier.id} needs more qualifying points than "
+                f"{previous.id} ({tier.qualifying_points:,} is not above {previous.qualifying_points:,})",
+            )
+            ok = False
+    return (tuple(tiers), window, hold) if ok else None
+
+
+def _value(mapping, key: str):
+    """The value node under `key`, for pointing an error at it."""
+    return next((v for k, v in mapping.value if k.value == key), mapping)
+
+
+def _tier(c: Checker, node, path: str) -> Tier | None:
+    keys = c.mapping(
+        node,
+        path,
+        ("id", "name", "qualifying_points", "multiplier"),
+        required=("id", "qualifying_points"),
+    )
+    if keys is None or "id" not in keys or "qualifying_points" not in keys:
+        return None
+    tier_id = c.text(keys["id"], f"{path}.id", RULE_ID, "an id of letters, digits, - and _")
+    name = c.text(keys["name"], f"{path}.name") if "name" in keys else tier_id
+    points = c.integer(keys["qualifying_points"], f"{path}.qualifying_points")
+    multiplier = (
+        c.number(keys["multiplier"], f"{path}.multiplier") if "multiplier" in keys else (1, "1")
+    )
+    if None in (tier_id, name, points, multiplier):
+        return None
+    return Tier(tier_id, name, points, Fraction(multiplier[0]), multiplier[1])
+
+
+def _unique_rules(read: list, rule_nodes: list) -> dict:
+    """rule id → Rule; a repeated id is an error where it is repeated."""
+    rules = {}
+    for r, (c, _node, path) in zip(read, rule_nodes, strict=True):
+        if r is None:
+            continue
+        if r.rule.id in rules:
+            c.error(r.id_node, f"{path}.id", f"rule id '{r.rule.id}' is used twice")
+        else:
+            rules[r.rule.id] = r.rule
+    return rules
+
+
+def _declared_ids(rule_nodes: list) -> set[str]:
+    """Ids written in the rules, valid or not, so a cap naming a broken rule is not 'unknown'."""
+    ids = set()
+    for _c, node, _path in rule_nodes:
+        if not isinstance(node, MappingNode):
+            continue
+        for key, value in node.value:
+            if key.value == "id" and isinstance(value, ScalarNode):
+                ids.add(value.value)
+    return ids
+
+
+def _caps(c: Checker, node, rules: dict, declared: set[str]) -> tuple[Cap, ...]:
+    items = c.sequence(node, "caps")
+    caps = []
+    for i, item in enumerate(items or ()):
+        path = f"caps[{i}]"
+        keys = c.mapping(
+            item,
+            path,
+            ("id", "description", "rules", "max_points", "per"),
+            required=("id", "rules", "max_points", "per"),
+        )
+        if keys is None or len(set(keys) - {"description"}) < 4:
+            continue
+        cap_id = c.text(keys["id"], f"{path}.id", RULE_ID, "an id of letters, digits, - and _")
+        description = (
+            c.text(keys["description"], f"{path}.description") if "description" in keys else ""
+        )
+        max_points = c.integer(keys["max_points"], f"{path}.max_points", 1)
+        per = c.choice(keys["per"], f"{path}.per", PERIODS)
+        names = _cap_rules(c, keys["rules"], f"{path}.rules", rules, declared)
+        if cap_id in {cap.id for cap in caps}:
+            c.error(keys["id"], f"{path}.id", f"cap id '{cap_id}' is used twice")
+        elif None not in (cap_id, description, max_points, per, names):
+            caps.append(Cap(cap_id, description, names, max_points, per))
+    return tuple(caps)
+
+
+def _cap_rules(
+    c: Checker, node, path: str, rules: dict, declared: set[str]
+) -> tuple[str, ...] | None:
+    items = c.sequence(node, path)
+    if items is None:
+        return None
+    names = []
+    for i, item in enumerate(items):
+        name = c.text(item, f"{path}[{i}]")
+        if name is None:
+            return None
+        rule = rules.get(name)
+        if rule is None:
+            if name not in declared:
+                c.error(item, f"{path}[{i}]", f"unknown rule '{name}'{suggestion(name, declared)}")
+            return None
+        if rule.referral is not None:
+            c.error(
+                item,
+                f"{path}[{i}]",
+                f"'{name}' is a referral rule; caps apply to rules with an award",
+            )
+            return None
+        names.append(name)
+    return tuple(names)

@@ -1,0 +1,210 @@
+"""The compiled program: immutable, built once by the loader, read by evaluate."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from .catalog import catalog
+from .conditions import Condition
+from .periods import DAY_NAMES, EventClock, add_on_wall_clock, local_time
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    id: str
+    name: str
+    qualifying_points: int
+    multiplier: Fraction
+    multiplier_text: str = field(default="1", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    count: int
+    per: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    months: int = 0
+    days: int = 0
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Dates inclusive, on the program's calendar; days_of_week 0 = Monday."""
+
+    start: date | None = None
+    end: date | None = None
+    days_of_week: frozenset[int] | None = None
+
+    def failure(self, local: datetime, timezone: str, event_type: str) -> str | None:
+        day = local.date()
+        this = "this purchase" if event_type == "purchase" else f"this {event_type} event"
+        if (self.start and day < self.start) or (self.end and day > self.end):
+            if self.start and self.end:
+                span = f"from {self.start} to {self.end}"
+            else:
+                span = f"from {self.start}" if self.start else f"until {self.end}"
+            return f"Only {span} ({timezone}); {this} was on {day}"
+        if self.days_of_week is not None and local.weekday() not in self.days_of_week:
+            days = ", ".join(DAY_NAMES[d].capitalize() for d in sorted(self.days_of_week))
+            return f"Only on {days} ({timezone}); {this} was on a {local.strftime('%A')}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedAward:
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpendAward:
+    """`rate` points per whole currency unit of the amount or of matching items."""
+
+    rate: Fraction
+    rate_text: str
+    of: str = "amount"
+    categories: frozenset[str] | None = None
+    skus: frozenset[str] | None = None
+
+    def matches(self, item) -> bool:
+        return (self.categories is None or item.category in self.categories) and (
+            self.skus is None or item.sku in self.skus
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    referrer_points: int
+    referred_points: int
+    referrer_limit: Limit | None = None
+    block_shared_email: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    id: str
+    description: str
+    rules: tuple[str, ...]
+    max_points: int
+    per: str
+
+    @property
+    def counter(self) -> str:
+        return f"cap:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    description: str
+    on: str
+    award: FixedAward | SpendAward | None = None
+    referral: Referral | None = None
+    multiply_by_tier: bool = False
+    conditions: tuple[Condition, ...] = ()
+    window: Window | None = None
+    limit: Limit | None = None
+    pending_days: int = 0
+    expiry: Expiry | None = None
+    caps: tuple[Cap, ...] = ()
+
+    @property
+    def spend_based(self) -> bool:
+        """Purchase rules: reversible by refunds and tier-qualifying."""
+        return isinstance(self.award, SpendAward)
+
+    @property
+    def counter(self) -> str:
+        return f"rule:{self.id}"
+
+    @property
+    def referrer_counter(self) -> str:
+        return f"referrer:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageKeys:
+    """(counter_id, period_key) pairs to read before evaluating one event."""
+
+    member: tuple[tuple[str, str], ...]
+    referrer: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    currency: str
+    point_value: int
+    timezone: ZoneInfo
+    source_hash: str
+    rules: tuple[Rule, ...]
+    tiers: tuple[Tier, ...]
+    caps: tuple[Cap, ...] = ()
+    expiry: Expiry | None = None
+    qualifying_window: timedelta = timedelta(days=365)
+    tier_hold: timedelta = timedelta(days=365)
+    repeat_within_days: int = 90
+    lapsed_after_days: int = 180
+    by_action: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        by_action: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            by_action.setdefault(rule.on, []).append(rule)
+        object.__setattr__(self, "by_action", {k: tuple(v) for k, v in by_action.items()})
+        object.__setattr__(self, "_rules_by_id", {rule.id: rule for rule in self.rules})
+        object.__setattr__(self, "_tiers_by_id", {tier.id: tier for tier in self.tiers})
+
+    @property
+    def actions(self) -> frozenset[str]:
+        return frozenset(self.by_action) | {"purchase"}
+
+    @property
+    def base_tier(self) -> Tier:
+        return self.tiers[0]
+
+    def rule(self, rule_id: str) -> Rule:
+        return self._rules_by_id[rule_id]
+
+    def tier(self, tier_id: str) -> Tier:
+        return self._tiers_by_id[tier_id]
+
+    def tier_for_points(self, qualifying_points: int) -> Tier:
+        reached = self.tiers[0]
+        for tier in self.tiers:
+            if tier.qualifying_points <= qualifying_points:
+                reached = tier
+        return reached
+
+    def next_tier(self, tier_id: str) -> Tier | None:
+        index = self.tiers.index(self.tier(tier_id))
+        return self.tiers[index + 1] if index + 1 < len(self.tiers) else None
+
+    def expires_at(self, occurred_at: datetime, rule_id: str | None = None) -> datetime | None:
+        """When a lot earned at `occurred_at` expires; None if it never does."""
+        expiry = self.rule(rule_id).expiry if rule_id else self.expiry
+        if expiry is None:
+            return None
+        local = local_time(occurred_at, self.timezone)
+        return add_on_wall_clock(local, months=expiry.months, days=expiry.days)
+
+    def usage_keys(self, event_type: str, occurred_at: datetime) -> UsageKeys:
+        clock = EventClock(occurred_at, self.timezone)
+        member: dict[tuple[str, str], None] = {}
+        referrer: dict[tuple[str, str], None] = {}
+        for rule in self.by_action.get(event_type, ()):
+            if rule.limit:
+                member[(rule.counter, clock.key(rule.limit.per))] = None
+            for cap in rule.caps:
+                member[(cap.counter, clock.key(cap.per))] = None
+            if rule.referral and rule.referral.referrer_limit:
+                per = rule.referral.referrer_limit.per
+                referrer[(rule.referrer_counter, clock.key(per))] = None
+        return UsageKeys(member=tuple(member), referrer=tuple(referrer))
+
+    def catalog(self) -> dict:
+        return catalog(self)

@@ -1,0 +1,134 @@
+"""The only code that changes points.
+
+Every change is an immutable entry; the member's cached ``balance`` moves with
+it, so ``balance == Σ entries`` always. Credits create lots that carry their
+expiry; debits draw lots down. Lots never hold more than a member can spend:
+a credit that arrives while the balance is negative first pays off the debt,
+so ``Σ lot.remaining == max(balance, 0)`` holds too. Callers must hold the
+member's lock (``transactions.lock_members``) inside a write transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.errors import InsufficientPoints
+from loyalty.ids import new_id
+from loyalty.models import LedgerEntry, Lot, LotDraw, Member
+
+
+@dataclass(frozen=True)
+class Posting:
+    """Who did it and why, copied onto every entry of one change."""
+
+    now: datetime
+    actor: str | None = None
+    rules_version: int | None = None
+    event_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Credit:
+    points: int
+    rule_id: str | None
+    available_at: datetime
+    expires_at: datetime | None
+    pending: bool = False
+    spend_based: bool = False
+
+
+def credit(session: Session, member: Member, credits: list[Credit], posting: Posting,
+           entry_type: str = "earn") -> list[tuple[LedgerEntry | None, Lot]]:
+    """Post credits: an entry and a lot each; pending ones only a lot until released."""
+    posted = []
+    for item in credits:
+        entry = None
+        if item.pending:
+            member.pending += item.points
+        else:
+            entry = _entry(member, entry_type, item.points, posting, rule_id=item.rule_id,
+                           expires_at=item.expires_at)
+            session.add(entry)
+        posted.append((entry, item))
+    if any(entry is not None for entry, _ in posted):
+        session.flush()
+    result = []
+    debt = 0
+    for entry, item in posted:
+        remaining = item.points
+        if entry is not None:
+            balance_before = entry.balance_after - item.points
+            debt = max(0, -balance_before)
+            remaining = max(0, item.points - debt)
+        lot = Lot(
+            member_id=member.id, entry_seq=entry.seq if entry else None, event_id=posting.event_id,
+            rule_id=item.rule_id, points=item.points, remaining=remaining,
+            status="pending" if item.pending else "active", spend_based=item.spend_based,
+            available_at=item.available_at, expires_at=item.expires_at, created_at=posting.now,
+        )
+        session.add(lot)
+        result.append((entry, lot))
+    return result
+
+
+def debit(session: Session, member: Member, points: int, entry_type: str, posting: Posting, *,
+          allow_negative: bool, rule_id: str | None = None, redemption_id: str | None = None,
+          prefer_event_id: str | None = None) -> LedgerEntry:
+    """Take points out, from the lots that expire first (the named event's lots before others).
+
+    Without ``allow_negative`` a debit larger than the balance is refused;
+    reversals and adjustments may drive the balance below zero instead.
+    """
+    if points <= 0:
+        raise ValueError("debit points must be positive")
+    if not allow_negative and member.balance < points:
+        raise InsufficientPoints(
+            f"The member has {member.balance} points; {points} are needed.",
+            {"balance": member.balance, "required": points},
+        )
+    entry = _entry(member, entry_type, -points, posting, rule_id=rule_id, redemption_id=redemption_id)
+    session.add(entry)
+    session.flush()
+    left = points
+    for lot in _lots_to_draw(session, member.id, posting.now, prefer_event_id):
+        if left == 0:
+            break
+        take = min(left, lot.remaining)
+        lot.remaining -= take
+        left -= take
+        session.add(LotDraw(entry_seq=entry.seq, lot_id=lot.id, points=take))
+    return entry
+
+
+def _lots_to_draw(session: Session, member_id: str, now: datetime, prefer_event_id: str | None):
+    lots = session.scalars(
+        select(Lot)
+        .where(Lot.member_id == member_id, Lot.status == "active", Lot.remaining > 0)
+        .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
+    ).all()
+
+    def order(lot: Lot):
+        expired = lot.expires_at is not None and lot.expires_at <= now
+        return (lot.event_id != prefer_event_id if prefer_event_id else False, expired)
+
+    return sorted(lots, key=order)
+
+
+def _entry(member: Member, entry_type: str, points: int, posting: Posting, *, rule_id=None,
+           redemption_id=None, expires_at=None) -> LedgerEntry:
+    member.balance += points
+    if entry_type == "earn" or (entry_type == "adjust" and points > 0):
+        member.lifetime_earned += points
+    elif entry_type == "reverse":
+        member.lifetime_earned += points
+    elif entry_type in ("redeem", "void"):
+        member.lifetime_redeemed -= points
+    return LedgerEntry(
+        id=new_id("txn"), member_id=member.id, type=entry_type, points=points,
+        balance_after=member.balance, rule_id=rule_id, event_id=posting.event_id,
+        redemption_id=redemption_id, reason=posting.reason, actor=posting.actor,
+        rules_version=posting.rules_version, created_at=posting.now, expires_at=expires_at,
+    )

@@ -1,0 +1,25 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from loyalty.models.api_key import ApiKey
+from loyalty.models.event import Event, Refund
+from loyalty.models.idempotency import IdempotencyRecord
+from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, QualifyingPoints, RuleUsage
+from loyalty.models.member import Member
+from loyalty.models.rules_version import RulesActivation, RulesVersion
+from loyalty.models.tier_change import TierChange
+
+__all__ = [
+    "ApiKey",
+    "Event",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "Lot",
+    "LotDraw",
+    "Member",
+    "QualifyingPoints",
+    "Refund",
+    "RuleUsage",
+    "RulesActivation",
+    "RulesVersion",
+    "TierChange",
+]

@@ -1,0 +1,45 @@
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty import clock
+from loyalty.extensions import db
+from loyalty.models.types import UTCDateTime
+
+
+class Event(db.Model):
+    """A customer action as the till reported it, with what the rules made of it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True, nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    occurred_at = mapped_column(UTCDateTime, nullable=False, index=True)
+    recorded_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    store_id: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    items = mapped_column(JSON)
+    attributes = mapped_column(JSON)
+    rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    explanation = mapped_column(JSON, nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(100))
+
+    #: Points its spend rules gave the member: what refunds reverse in proportion.
+    refundable_points: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    reversed_points: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reversed_points: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    created_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)

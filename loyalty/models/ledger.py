@@ -1,0 +1,103 @@
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty import clock
+from loyalty.extensions import db
+from loyalty.models.types import BigIntKey, UTCDateTime
+
+ENTRY_TYPES = ("earn", "redeem", "void", "reverse", "expire", "adjust")
+
+
+class LedgerEntry(db.Model):
+    """One immutable change of a member's points. Never updated, never deleted."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_member_seq", "member_id", "seq"),
+        CheckConstraint(
+            "type IN ('earn', 'redeem', 'void', 'reverse', 'expire', 'adjust')", name="entry_type"
+        ),
+    )
+
+    seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    points: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    balance_after: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    redemption_id: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    rules_version: Mapped[int | None] = mapped_column(Integer)
+    created_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)
+    expires_at = mapped_column(UTCDateTime)
+
+
+class Lot(db.Model):
+    """Points that arrived together and expire together; debits draw them down."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        Index("ix_lots_member_expiry", "member_id", "expires_at"),
+        CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), nullable=False)
+    entry_seq: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.seq"))
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    remaining: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # pending | active
+    spend_based: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    available_at = mapped_column(UTCDateTime, nullable=False)
+    expires_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)
+
+
+class LotDraw(db.Model):
+    """Which lots a debit entry took its points from, so a void can put them back."""
+
+    __tablename__ = "lot_draws"
+
+    entry_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"), primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class RuleUsage(db.Model):
+    """How much of a rule's limit or a cap a member used in one period.
+
+    Lives in the database, not in process memory, so every app process sees
+    the same counts; it is read and written under the member's row lock.
+    """
+
+    __tablename__ = "rule_usage"
+
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    counter_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class QualifyingPoints(db.Model):
+    """Tier-qualifying points per member per program-timezone day (trailing-window sums)."""
+
+    __tablename__ = "qualifying_points"
+
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    day = mapped_column(Date, primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

@@ -1,0 +1,48 @@
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalty import clock
+from loyalty.extensions import db
+from loyalty.models.types import UTCDateTime
+
+
+class Member(db.Model):
+    """A customer in the program, with cached totals kept by the ledger.
+
+    ``balance`` is always the sum of the member's ledger entries; ``ledger.py``
+    is the only code that changes it, under the member's row lock.
+    """
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    birthday = mapped_column(Date)
+    email_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    referral_code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    referred_by_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    enrolled_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)
+
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    pending: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    lifetime_earned: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    lifetime_redeemed: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+
+    tier_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    tier_since = mapped_column(UTCDateTime, nullable=False)
+    tier_expires_at = mapped_column(UTCDateTime)
+
+    purchase_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    first_purchase_at = mapped_column(UTCDateTime)
+    second_purchase_at = mapped_column(UTCDateTime)
+    last_purchase_at = mapped_column(UTCDateTime)
+    referrals_earned: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    lifecycle_stage: Mapped[str] = mapped_column(String(16), default="enrolled", nullable=False)
+    last_activity_at = mapped_column(UTCDateTime)

@@ -1,0 +1,211 @@
+"""Recording customer actions and turning them into points."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import counters, ledger
+from loyalty.engine import (
+    Award,
+    Evaluation,
+    EventFacts,
+    Item,
+    MemberFacts,
+    ReferrerFacts,
+    evaluate,
+    lifecycle_stage,
+)
+from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
+from loyalty.ids import new_id
+from loyalty.models import Event, Member
+from loyalty.services.rules import ActiveRules
+from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
+from loyalty.transactions import lock_members
+
+MAX_FUTURE = timedelta(minutes=5)
+MAX_PAST = timedelta(days=90)
+PURCHASE = "purchase"
+
+
+@dataclass(frozen=True)
+class EventInput:
+    type: str
+    member_id: str | None = None
+    external_id: str | None = None
+    source_id: str | None = None
+    occurred_at: datetime | None = None
+    amount: int | None = None
+    currency: str | None = None
+    store_id: str | None = None
+    channel: str | None = None
+    items: tuple[Item, ...] = ()
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass
+class EventOutcome:
+    event: Event | None
+    member: Member
+    evaluation: Evaluation
+
+
+def check_event(rules: ActiveRules, data: EventInput, now: datetime) -> datetime:
+    """Reject what the rules cannot take; returns the event's occurred_at."""
+    program = rules.program
+    occurred_at = data.occurred_at or now
+    fields: dict[str, list[str]] = {}
+    if occurred_at > now + MAX_FUTURE:
+        fields["occurred_at"] = ["may not be more than 5 minutes in the future"]
+    elif occurred_at < now - MAX_PAST:
+        fields["occurred_at"] = ["may not be more than 90 days in the past"]
+    if data.type != PURCHASE and data.type not in program.actions:
+        known = ", ".join(sorted(program.actions))
+        fields["type"] = [f"unknown action {data.type!r}; the active rules know: {known}"]
+    if data.type == PURCHASE:
+        if data.amount is None:
+            fields["amount"] = ["required for a purchase"]
+        if data.currency is None:
+            fields["currency"] = ["required for a purchase"]
+        elif data.currency != program.currency:
+            fields["currency"] = [f"the program runs in {program.currency}, not {data.currency}"]
+    else:
+        for name in ("amount", "currency", "items"):
+            if getattr(data, name):
+                fields[name] = [f"only purchases carry {name}; put action details in attributes"]
+    if not data.member_id and not data.external_id:
+        fields["member_id"] = ["member_id or external_id is required"]
+    if fields:
+        raise ValidationFailed(fields)
+    return occurred_at
+
+
+def find_member_for_update(session: Session, member_id: str | None, external_id: str | None) -> Member:
+    if member_id is None:
+        member_id = session.scalar(select(Member.id).where(Member.external_id == external_id))
+    member = lock_members(session, [member_id]).get(member_id) if member_id else None
+    if member is None:
+        raise NotFound("No member with that id." if external_id is None
+                       else f"No member with external_id {external_id!r}.")
+    return member
+
+
+def record_event(session: Session, rules: ActiveRules, data: EventInput, actor: str | None,
+                 now: datetime) -> EventOutcome:
+    """POST /v1/events: validate, lock the member, evaluate, post to the ledger."""
+    occurred_at = check_event(rules, data, now)
+    member = find_member_for_update(session, data.member_id, data.external_id)
+    if member.status != "active":
+        raise MemberInactive(f"Member {member.id} is {member.status}.")
+    if data.source_id is not None and session.scalar(
+        select(Event.id).where(Event.source_id == data.source_id)
+    ):
+        raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
+                                  {"source_id": data.source_id})
+    return apply_event(session, rules, member, data, occurred_at, actor, now)
+
+
+def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: datetime) -> Evaluation:
+    occurred_at = check_event(rules, data, now)
+    member_id = data.member_id or session.scalar(
+        select(Member.id).where(Member.external_id == data.external_id)
+    )
+    member = session.get(Member, member_id) if member_id else None
+    if member is None:
+        raise NotFound("No such member.")
+    referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
+    return evaluate(rules.program, _facts(data, occurred_at),
+                    _member_facts(session, rules, member, referrer, data.type, occurred_at))
+
+
+def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
+                occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
+    """Evaluate one event for a locked member and write everything it causes."""
+    program = rules.program
+    referrer = None
+    if data.type == PURCHASE and member.referred_by_id:
+        referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
+    evaluation = evaluate(program, _facts(data, occurred_at),
+                          _member_facts(session, rules, member, referrer, data.type, occurred_at))
+    event = Event(
+        id=new_id("evt"), member_id=member.id, type=data.type, source_id=data.source_id,
+        occurred_at=occurred_at, recorded_at=now, amount=data.amount, currency=data.currency,
+        store_id=data.store_id, channel=data.channel,
+        items=[asdict(item) for item in data.items] or None, attributes=data.attributes or None,
+        rules_version=rules.version, actor=actor,
+        explanation=[line.as_dict() for line in evaluation.explanation],
+        refundable_points=sum(a.points for a in evaluation.awards
+                              if a.member_id == member.id and a.spend_based),
+    )
+    session.add(event)
+    session.flush()
+    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event.id)
+    people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
+    for person_id, person in people.items():
+        awards = [a for a in evaluation.awards if a.member_id == person_id]
+        if awards:
+            ledger.credit(session, person, [_credit(a) for a in awards], posting)
+    for increment in evaluation.usage:
+        counters.add_usage(session, increment.member_id, increment.counter_id,
+                           increment.period_key, increment.amount)
+    qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
+    if qualifying:
+        counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
+    if data.type == PURCHASE:
+        _count_purchase(member, occurred_at)
+    if referrer is not None and any(a.member_id == referrer.id for a in evaluation.awards):
+        referrer.referrals_earned += 1
+        refresh_lifecycle(rules, referrer, now)
+    member.last_activity_at = now
+    if qualifying:
+        upgrade_if_qualified(session, program, member, now, event.id)
+    refresh_lifecycle(rules, member, now)
+    return EventOutcome(event, member, evaluation)
+
+
+def refresh_lifecycle(rules: ActiveRules, member: Member, now: datetime) -> None:
+    member.lifecycle_stage = lifecycle_stage(
+        rules.program, member.purchase_count, member.last_purchase_at, member.referrals_earned, now
+    )
+
+
+def _count_purchase(member: Member, occurred_at: datetime) -> None:
+    member.purchase_count += 1
+    if member.purchase_count == 1:
+        member.first_purchase_at = occurred_at
+    elif member.purchase_count == 2:
+        member.second_purchase_at = occurred_at
+    if member.last_purchase_at is None or occurred_at > member.last_purchase_at:
+        member.last_purchase_at = occurred_at
+
+
+def _credit(award: Award) -> ledger.Credit:
+    return ledger.Credit(
+        points=award.points, rule_id=award.rule_id, available_at=award.available_at,
+        expires_at=award.expires_at, pending=award.status == "pending", spend_based=award.spend_based,
+    )
+
+
+def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
+    return EventFacts(
+        type=data.type, occurred_at=occurred_at, amount=data.amount, currency=data.currency,
+        store_id=data.store_id, channel=data.channel, items=tuple(data.items),
+        attributes=data.attributes or {},
+    )
+
+
+def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
+                  event_type: str, occurred_at: datetime) -> MemberFacts:
+    keys = rules.program.usage_keys(event_type, occurred_at)
+    referrer_facts = None
+    if referrer is not None:
+        referrer_facts = ReferrerFacts(
+            member_id=referrer.id, email=referrer.email, status=referrer.status,
+            usage=counters.usage_for(session, referrer.id, keys.referrer),
+        )
+    return MemberFacts(
+        member_id=member.id, tier_id=current_tier(rules.program, member).id, email=member.email,
+        referred=member.referred_by_id is not None, referrer=referrer_facts,
+        usage=counters.usage_for(session, member.id, keys.member),
+    )

@@ -1,0 +1,29 @@
+"""Manual corrections by an operator: always a new entry with a reason."""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from loyalty import ledger
+from loyalty.errors import MemberInactive, NotFound
+from loyalty.models import LedgerEntry, Member
+from loyalty.services.rules import ActiveRules
+from loyalty.transactions import lock_members
+
+
+def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, reason: str,
+           actor: str | None, now: datetime) -> tuple[LedgerEntry, Member]:
+    member = lock_members(session, [member_id]).get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.")
+    if member.status == "erased":
+        raise MemberInactive(f"Member {member_id} is erased.")
+    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, reason=reason)
+    if points > 0:
+        credit = ledger.Credit(points=points, rule_id=None, available_at=now,
+                               expires_at=rules.program.expires_at(now))
+        [(entry, _lot)] = ledger.credit(session, member, [credit], posting, entry_type="adjust")
+    else:
+        entry = ledger.debit(session, member, -points, "adjust", posting, allow_negative=True)
+    member.last_activity_at = now
+    return entry, member

@@ -1,0 +1,74 @@
+"""Refunds: reverse a purchase's spend points in proportion to what was returned."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import counters, ledger
+from loyalty.errors import InvalidState, NotFound
+from loyalty.ids import new_id
+from loyalty.models import Event, Lot, Member, Refund
+from loyalty.services.rules import ActiveRules
+from loyalty.services.tiers import program_day
+from loyalty.transactions import lock_members
+
+
+@dataclass
+class RefundOutcome:
+    refund: Refund
+    member: Member
+
+
+def points_to_reverse(earned: int, amount: int, refunded_total: int, reversed_so_far: int) -> int:
+    """After refunds totalling r of amount a, floor(P × r / a) of P are reversed in all."""
+    return earned * refunded_total // amount - reversed_so_far
+
+
+def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: int,
+                 actor: str | None, now: datetime, reason: str | None = None) -> RefundOutcome:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"No event {event_id}.")
+    if event.type != "purchase":
+        raise InvalidState("Only purchases can be refunded.", {"type": event.type})
+    member = lock_members(session, [event.member_id])[event.member_id]
+    session.refresh(event)
+    paid = event.amount or 0
+    if event.refunded_amount + amount > paid:
+        raise InvalidState(
+            "Refunds would exceed what was paid.",
+            {"paid": paid, "refunded": event.refunded_amount, "requested": amount},
+        )
+    refunded_total = event.refunded_amount + amount
+    reverse = points_to_reverse(event.refundable_points, paid, refunded_total, event.reversed_points)
+    if reverse:
+        _reverse(session, rules, member, event, reverse, actor, now)
+    event.refunded_amount = refunded_total
+    event.reversed_points += reverse
+    refund = Refund(id=new_id("ref"), event_id=event.id, amount=amount, reversed_points=reverse,
+                    reason=reason, actor=actor, created_at=now)
+    session.add(refund)
+    return RefundOutcome(refund, member)
+
+
+def _reverse(session: Session, rules: ActiveRules, member: Member, event: Event, points: int,
+             actor: str | None, now: datetime) -> None:
+    """Take back still-pending points of the purchase first, then spendable ones."""
+    left = points
+    pending_lots = session.scalars(
+        select(Lot).where(Lot.event_id == event.id, Lot.member_id == member.id,
+                          Lot.status == "pending", Lot.spend_based, Lot.remaining > 0)
+    ).all()
+    for lot in pending_lots:
+        take = min(left, lot.remaining)
+        lot.remaining -= take
+        member.pending -= take
+        left -= take
+    if left:
+        posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version,
+                                 event_id=event.id, reason="refund")
+        ledger.debit(session, member, left, "reverse", posting, allow_negative=True,
+                     prefer_event_id=event.id)
+    counters.add_qualifying(session, member.id, program_day(rules.program, event.occurred_at), -points)

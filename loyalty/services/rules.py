@@ -1,0 +1,85 @@
+"""Published rules versions: publish, activate, and the active compiled program.
+
+A version's text is immutable, so its compiled ``Program`` is cached per
+process by version number; *which* version is active is always read from
+the database, so every process switches together on publish or rollback.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from threading import Lock
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty import clock
+from loyalty.engine import Program, RulesInvalid, load_program
+from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
+from loyalty.models import RulesActivation, RulesVersion
+
+_compiled: dict[int, Program] = {}
+_compiled_lock = Lock()
+
+
+@dataclass(frozen=True)
+class ActiveRules:
+    version: int
+    program: Program
+
+
+def compile_rules(text: str, filename: str = "program.yaml") -> Program:
+    try:
+        return load_program(text, filename)
+    except RulesInvalid as invalid:
+        raise RulesRejected([error.as_dict() for error in invalid.errors]) from None
+
+
+def active_version_number(session: Session) -> int | None:
+    return session.scalar(
+        select(RulesActivation.version).order_by(RulesActivation.id.desc()).limit(1)
+    )
+
+
+def active_rules(session: Session) -> ActiveRules:
+    version = active_version_number(session)
+    if version is None:
+        raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
+    return ActiveRules(version, program_for_version(session, version))
+
+
+def program_for_version(session: Session, version: int) -> Program:
+    program = _compiled.get(version)
+    if program is None:
+        row = session.get(RulesVersion, version)
+        if row is None:
+            raise NotFound(f"No rules version {version}.")
+        program = compile_rules(row.yaml)
+        with _compiled_lock:
+            _compiled[version] = program
+    return program
+
+
+def publish(session: Session, text: str, published_by: str | None, note: str | None = None) -> RulesVersion:
+    """Validate, store as a new version and activate it; returns the version."""
+    compile_rules(text)
+    now = clock.now()
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    row = RulesVersion(yaml=text, content_hash=digest, published_at=now,
+                       published_by=published_by, note=note)
+    session.add(row)
+    session.flush()
+    session.add(RulesActivation(version=row.version, activated_at=now, activated_by=published_by))
+    return row
+
+
+def activate(session: Session, version: int, activated_by: str | None) -> RulesVersion:
+    row = session.get(RulesVersion, version)
+    if row is None:
+        raise NotFound(f"No rules version {version}.")
+    session.add(RulesActivation(version=version, activated_at=clock.now(), activated_by=activated_by))
+    return row
+
+
+def active_version(session: Session) -> RulesVersion | None:
+    version = active_version_number(session)
+    return session.get(RulesVersion, version) if version is not None else None

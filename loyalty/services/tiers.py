@@ -1,0 +1,48 @@
+"""Tier qualification: trailing-window qualifying points and upgrades."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from loyalty import counters
+from loyalty.engine import Program
+from loyalty.models import Member, TierChange
+
+
+def program_day(program: Program, moment: datetime):
+    return moment.astimezone(program.timezone).date()
+
+
+def qualifying_points(session: Session, program: Program, member_id: str, now: datetime) -> int:
+    """Qualifying points earned in the trailing window ending today (program timezone)."""
+    today = program_day(program, now)
+    first_day = today - timedelta(days=program.qualifying_window.days - 1)
+    return counters.qualifying_total(session, member_id, first_day, today)
+
+
+def current_tier(program: Program, member: Member):
+    """The member's tier, or the base tier if the program no longer has it."""
+    try:
+        return program.tier(member.tier_id)
+    except KeyError:
+        return program.base_tier
+
+
+def upgrade_if_qualified(session: Session, program: Program, member: Member, now: datetime,
+                         event_id: str | None = None) -> TierChange | None:
+    """Move the member up right after the event that reaches a higher threshold.
+
+    Never moves down: downgrades happen only when a held tier ends.
+    """
+    qualifying = qualifying_points(session, program, member.id, now)
+    target = program.tier_for_points(qualifying)
+    current = current_tier(program, member)
+    if target.qualifying_points <= current.qualifying_points:
+        return None
+    change = TierChange(member_id=member.id, from_tier=member.tier_id, to_tier=target.id,
+                        reason="upgrade", event_id=event_id, changed_at=now)
+    member.tier_id = target.id
+    member.tier_since = now
+    member.tier_expires_at = now + program.tier_hold
+    session.add(change)
+    return change

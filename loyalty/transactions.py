@@ -1,0 +1,72 @@
+"""Transactions that lock what they change, on SQLite and PostgreSQL alike.
+
+PostgreSQL: each write transaction locks the member rows it touches with
+``SELECT … FOR UPDATE`` (in id order, so two members never deadlock).
+
+SQLite has no row locks: a write transaction starts with ``BEGIN IMMEDIATE``,
+which takes the database's write lock up front, so writers queue (with a busy
+timeout) instead of racing and failing at commit. Reads stay ``DEFERRED`` and,
+in WAL mode, never wait for writers.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+from loyalty.models import Member
+
+WRITE_OPTION = "loyalty_write"
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """One transaction for one change: committed whole or rolled back whole."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def lock_members(session: Session, member_ids) -> dict[str, Member]:
+    """Load and lock members for update, fresh from the database."""
+    ids = sorted(set(member_ids))
+    rows = session.scalars(
+        select(Member)
+        .where(Member.id.in_(ids))
+        .order_by(Member.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {member.id: member for member in rows}
