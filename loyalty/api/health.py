@@ -1,4 +1,5 @@
-from flask import Blueprint, jsonify
+import swagger_ui_bundle
+from flask import Blueprint, jsonify, send_from_directory
 from sqlalchemy import text
 
 from loyalty.errors import ServiceUnavailable
@@ -16,3 +17,9 @@ def healthz():
         db.session.rollback()
         raise ServiceUnavailable("The database is unreachable.") from exc
     return jsonify({"status": "ok"})
+
+
+@blp.get("/docs/assets/<path:filename>")
+def docs_assets(filename):
+    """Swagger UI's files, shipped with the service so /docs works offline."""
+    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -1,0 +1,57 @@
+# The only place that knows how to install, run and test the service.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench clean
+
+$(BIN)/activate: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+migrate: install
+	$(FLASK) db upgrade
+
+rules: migrate
+	$(FLASK) rules load rules/
+
+api-key: rules
+	@echo "API key: $$($(FLASK) dev api-key)"
+
+## make run: install, migrate the embedded SQLite database, load rules/, serve on $(HOST):$(PORT)
+run: api-key
+	@echo "Serving on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - app:app
+
+## make test: the whole suite; PostgreSQL part runs when LOYALTY_TEST_DATABASE_URL is set
+test: install
+	@if [ -z "$$LOYALTY_TEST_DATABASE_URL" ]; then \
+	  echo "NOTE: LOYALTY_TEST_DATABASE_URL is not set: the PostgreSQL suite is SKIPPED (SQLite only)."; \
+	  echo "      Run 'make test-postgres' or set it, e.g. $(TEST_PG_URL)"; fi
+	$(BIN)/pytest -m "not slow" -n 2 -q
+	@if [ -z "$$LOYALTY_TEST_DATABASE_URL" ]; then echo "NOTE: PostgreSQL suite was SKIPPED."; fi
+
+test-postgres:
+	LOYALTY_TEST_DATABASE_URL=$(TEST_PG_URL) $(MAKE) test
+
+test-slow: install
+	$(BIN)/pytest -m slow -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
