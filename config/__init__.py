@@ -15,10 +15,6 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
-def _env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -26,13 +22,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'loyalty.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    RULES_PATH = os.environ.get("RULES_PATH", str(ROOT / "rules"))
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
-    WIDGET_TOKEN_TTL_SECONDS = _env_int("WIDGET_TOKEN_TTL_SECONDS", 3600)
-    WIDGET_ALLOWED_ORIGINS = _env_list("WIDGET_ALLOWED_ORIGINS")
-    IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 48)
-    STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY")
-    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
 
     API_TITLE = "Loyalty"
     API_VERSION = "1"
@@ -41,7 +31,6 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"  # served from the swagger-ui-bundle package, no CDN
-    JSON_SORT_KEYS = False
 
 
 class DevelopmentConfig(Config):

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import counters, ledger
@@ -139,7 +140,13 @@ def apply_event(session: Session, rules: ActiveRules, member: Member, data: Even
                               if a.member_id == member.id and a.spend_based),
     )
     session.add(event)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        if data.source_id is None:
+            raise
+        raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
+                                  {"source_id": data.source_id}) from None
     posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event.id)
     people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
     for person_id, person in people.items():
