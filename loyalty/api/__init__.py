@@ -69,6 +69,6 @@ def register(app) -> None:
         "info": {"description": "Loyalty points and rewards. Contract version 1."},
     })
     api.init_app(app)
-    for module in (members, events, ledger):
+    for module in (members, events, ledger, health):
         api.register_blueprint(module.blp)
-    app.register_blueprint(health.blp)
+    app.register_blueprint(health.assets)

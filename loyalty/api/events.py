@@ -8,6 +8,7 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.auth import requires
+from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberSchema, StrictSchema
@@ -129,6 +130,7 @@ class EventCollection(MethodView):
     @blp.arguments(EventInSchema)
     @blp.response(201, EventResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @error_responses(blp, 400, 404, 409, 413)
     def post(self, data):
         """Record a customer action; the active rules decide the points."""
         def work():
@@ -150,6 +152,7 @@ class EventPreview(MethodView):
     @requires("pos")
     @blp.arguments(EventInSchema)
     @blp.response(200, PreviewSchema)
+    @error_responses(blp, 404, 413)
     def post(self, data):
         """What an event would earn now; nothing is written."""
         evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
@@ -160,6 +163,7 @@ class EventPreview(MethodView):
 class EventItem(MethodView):
     @requires("pos")
     @blp.response(200, EventDetailSchema)
+    @error_responses(blp, 404)
     def get(self, event_id):
         """A recorded event with its awards and the explanation given when it was recorded."""
         return event_queries.event_detail(context.session(), event_id)
@@ -171,6 +175,7 @@ class EventRefunds(MethodView):
     @blp.arguments(RefundInSchema)
     @blp.response(201, RefundResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @error_responses(blp, 400, 404, 409, 413)
     def post(self, data, event_id):
         """Part or all of a purchase was returned: reverse its spend points in proportion."""
         def work():

@@ -8,6 +8,7 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.auth import requires
+from loyalty.api.docs import error_responses
 from loyalty.api.events import IDEMPOTENCY_HEADER
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
@@ -59,6 +60,7 @@ class MemberTransactions(MethodView):
     @requires("pos")
     @blp.arguments(TransactionQuerySchema, location="query")
     @blp.response(200, TransactionPageSchema)
+    @error_responses(blp, 404)
     def get(self, query, member_id):
         """Ledger entries, newest first; the balance is always their sum."""
         page, next_cursor = history.entries(context.session(), member_id, query["limit"],
@@ -72,6 +74,7 @@ class MemberAdjustments(MethodView):
     @blp.arguments(AdjustmentInSchema)
     @blp.response(201, AdjustmentResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @error_responses(blp, 400, 404, 409, 413)
     def post(self, data, member_id):
         """Correct a balance by hand; the reason is kept on the entry."""
         def work():

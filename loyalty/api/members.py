@@ -8,6 +8,7 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.auth import requires
+from loyalty.api.docs import error_responses
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberPageSchema, MemberSchema, PageQuerySchema, StrictSchema
 from loyalty.services import members
@@ -51,6 +52,7 @@ class MemberCollection(MethodView):
     @blp.response(201, MemberSchema)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
                           "schema": {"type": "string", "maxLength": 255}}])
+    @error_responses(blp, 400, 409, 413)
     def post(self, data):
         """Enrol a member (fires `enrolled`, and `email_signup` on opt-in)."""
         def work():
@@ -65,6 +67,7 @@ class MemberCollection(MethodView):
     @requires("pos")
     @blp.arguments(MemberQuerySchema, location="query")
     @blp.response(200, MemberPageSchema)
+    @error_responses(blp, 400)
     def get(self, query):
         """Find members by external_id, email or phone (all given must match)."""
         page, next_cursor = members.find(context.session(), **query)
@@ -78,6 +81,7 @@ class MemberCollection(MethodView):
 class MemberItem(MethodView):
     @requires("pos")
     @blp.response(200, MemberSchema)
+    @error_responses(blp, 404)
     def get(self, member_id):
         """One member, with balance, tier and lifecycle stage."""
         member = members.get(context.session(), member_id)
@@ -86,6 +90,7 @@ class MemberItem(MethodView):
     @requires("pos")
     @blp.arguments(MemberPatchSchema)
     @blp.response(200, MemberSchema)
+    @error_responses(blp, 404, 409, 413)
     def patch(self, changes, member_id):
         """Change contact details, opt-in or status (`active` | `suspended`)."""
 

@@ -1,0 +1,23 @@
+"""OpenAPI documentation of the error answers each operation can give."""
+
+from loyalty.api.schemas import ErrorSchema
+
+DESCRIPTIONS = {
+    400: "bad_request: malformed JSON or a missing/invalid Idempotency-Key",
+    401: "unauthorized: no or unknown credentials",
+    403: "forbidden: the key lacks the scope",
+    404: "not_found: unknown id",
+    409: "member_exists, member_inactive, idempotency_conflict or invalid_state",
+    413: "payload_too_large: the body exceeds MAX_CONTENT_LENGTH",
+}
+
+
+def error_responses(blp, *statuses: int):
+    """Document the contract's error shape for each status an operation can answer."""
+
+    def decorate(view):
+        for status in sorted({401, 403, *statuses}):
+            view = blp.alt_response(status, schema=ErrorSchema, description=DESCRIPTIONS[status])(view)
+        return view
+
+    return decorate
