@@ -99,11 +99,6 @@ def record_event(session: Session, rules: ActiveRules, data: EventInput, actor: 
     member = find_member_for_update(session, data.member_id, data.external_id)
     if member.status != "active":
         raise MemberInactive(f"Member {member.id} is {member.status}.")
-    if data.source_id is not None and session.scalar(
-        select(Event.id).where(Event.source_id == data.source_id)
-    ):
-        raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
-                                  {"source_id": data.source_id})
     return apply_event(session, rules, member, data, occurred_at, actor, now)
 
 
@@ -122,7 +117,17 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
                 occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
-    """Evaluate one event for a locked member and write everything it causes."""
+    """Evaluate one event for a locked member and write everything it causes.
+
+    A repeated ``source_id`` is caught by its unique index when the event row
+    is inserted, which also settles two racing requests on different members.
+    """
+    with session.no_autoflush:
+        return _apply_event(session, rules, member, data, occurred_at, actor, now)
+
+
+def _apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
+                 occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
     program = rules.program
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
