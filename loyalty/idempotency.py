@@ -47,6 +47,7 @@ def run_once(session: Session, scope: str, key: str, request_fingerprint: str, n
             insert(IdempotencyRecord)
             .values(scope=scope, key=key, fingerprint=request_fingerprint, created_at=now)
             .on_conflict_do_nothing(index_elements=["scope", "key"])
+            .execution_options(preserve_rowcount=True)  # else psycopg reports -1 for an INSERT
         ).rowcount
         if not claimed:
             record = session.scalar(

@@ -56,13 +56,9 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
     if any(entry is not None for entry, _ in posted):
         session.flush()
     result = []
-    debt = 0
     for entry, item in posted:
-        remaining = item.points
-        if entry is not None:
-            balance_before = entry.balance_after - item.points
-            debt = max(0, -balance_before)
-            remaining = max(0, item.points - debt)
+        # A credit pays any negative balance off first; only the rest is spendable.
+        remaining = item.points if entry is None else min(item.points, max(0, entry.balance_after))
         lot = Lot(
             member_id=member.id, entry_seq=entry.seq if entry else None, event_id=posting.event_id,
             rule_id=item.rule_id, points=item.points, remaining=remaining,

@@ -58,7 +58,7 @@ api = LoyaltyApi()
 
 
 def register(app) -> None:
-    from loyalty.api import events, health, ledger, members
+    from loyalty.api import events, health, ledger, members, rules
 
     app.config.setdefault("API_SPEC_OPTIONS", {
         "components": {"securitySchemes": {
@@ -69,6 +69,6 @@ def register(app) -> None:
         "info": {"description": "Loyalty points and rewards. Contract version 1."},
     })
     api.init_app(app)
-    for module in (members, events, ledger, health):
+    for module in (members, events, ledger, rules, health):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.assets)

@@ -58,11 +58,13 @@ def enroll(session: Session, rules: ActiveRules, data: Enrolment, actor: str | N
         status="active", enrolled_at=now, tier_id=rules.program.base_tier.id, tier_since=now,
         lifecycle_stage="enrolled", last_activity_at=now,
     )
-    session.add(member)
     try:
-        session.flush()
+        with session.begin_nested():  # a racing enrolment that won: roll back to here, name it
+            session.add(member)
     except IntegrityError:
-        raise MemberExists(f"external_id {data.external_id!r} is already enrolled.") from None
+        existing = session.scalar(select(Member.id).where(Member.external_id == data.external_id))
+        raise MemberExists(f"external_id {data.external_id!r} is already enrolled.",
+                           {"member_id": existing}) from None
     _fire(session, rules, member, "enrolled", actor, now)
     if data.email_opt_in:
         _fire(session, rules, member, "email_signup", actor, now)

@@ -83,3 +83,7 @@ def activate(session: Session, version: int, activated_by: str | None) -> RulesV
 def active_version(session: Session) -> RulesVersion | None:
     version = active_version_number(session)
     return session.get(RulesVersion, version) if version is not None else None
+
+
+def versions(session: Session) -> list[RulesVersion]:
+    return list(session.scalars(select(RulesVersion).order_by(RulesVersion.version.desc())))

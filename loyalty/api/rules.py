@@ -1,0 +1,182 @@
+"""Rules for marketers: read, validate, dry-run, publish, list versions, roll back."""
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from loyalty import clock
+from loyalty.api import context
+from loyalty.api.auth import requires
+from loyalty.api.docs import error_responses
+from loyalty.api.events import AwardSchema, ExplanationSchema, ItemSchema
+from loyalty.api.fields import Timestamp
+from loyalty.api.idempotent import write
+from loyalty.api.schemas import StrictSchema
+from loyalty.engine import EventFacts
+from loyalty.errors import NotFound
+from loyalty.services import rules as rules_service
+from loyalty.services.simulation import simulate
+
+blp = Blueprint("rules", __name__, url_prefix="/v1/rules", description="The earning rules (marketers)")
+
+MAX_YAML = 200_000
+
+
+class RulesVersionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    yaml = ma.fields.String()
+    content_hash = ma.fields.String()
+    published_at = Timestamp()
+    published_by = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class VersionSummarySchema(RulesVersionSchema):
+    class Meta:
+        exclude = ("yaml",)
+
+
+class VersionListSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(VersionSummarySchema))
+
+
+class YamlInSchema(StrictSchema):
+    yaml = ma.fields.String(required=True, validate=validate.Length(min=1, max=MAX_YAML))
+
+
+class PublishInSchema(YamlInSchema):
+    note = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class ValidSchema(ma.Schema):
+    valid = ma.fields.Boolean()
+
+
+class SimulatedEventSchema(StrictSchema):
+    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    occurred_at = Timestamp(load_default=None)
+    amount = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    currency = ma.fields.String(allow_none=True)
+    store_id = ma.fields.String(allow_none=True)
+    channel = ma.fields.String(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(ItemSchema), load_default=list)
+    attributes = ma.fields.Dict(load_default=dict)
+
+    @ma.post_load
+    def to_facts(self, data, **kwargs):
+        data["occurred_at"] = data["occurred_at"] or clock.now()
+        data["items"] = tuple(data["items"])
+        return EventFacts(**data)
+
+
+class SimulatedMemberSchema(StrictSchema):
+    tier = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    referred = ma.fields.Boolean(load_default=False)
+
+
+class SimulateInSchema(StrictSchema):
+    yaml = ma.fields.String(validate=validate.Length(min=1, max=MAX_YAML))
+    events = ma.fields.List(ma.fields.Nested(SimulatedEventSchema), required=True,
+                            validate=validate.Length(min=1, max=1000))
+    member = ma.fields.Nested(SimulatedMemberSchema, load_default=dict)
+
+
+class SimulatedResultSchema(ma.Schema):
+    type = ma.fields.String()
+    occurred_at = Timestamp()
+    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+
+
+class SimulateResultSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(SimulatedResultSchema))
+    total_points = ma.fields.Integer()
+
+
+def _version_view(row, active_version: int | None) -> dict:
+    return {"version": row.version, "yaml": row.yaml, "content_hash": row.content_hash,
+            "published_at": row.published_at, "published_by": row.published_by, "note": row.note,
+            "active": row.version == active_version}
+
+
+@blp.route("")
+class ActiveRulesView(MethodView):
+    @requires("admin")
+    @error_responses(blp, 404)
+    @blp.response(200, RulesVersionSchema)
+    def get(self):
+        """The active rules version and its YAML."""
+        row = rules_service.active_version(context.session())
+        if row is None:
+            raise NotFound("No rules are published yet.")
+        return _version_view(row, row.version)
+
+    @requires("admin")
+    @error_responses(blp, 400, 413)
+    @blp.arguments(PublishInSchema)
+    @blp.response(201, RulesVersionSchema)
+    def put(self, data):
+        """Publish a new version and make it active (422 rules_invalid if rejected)."""
+        def work():
+            row = rules_service.publish(context.session(), data["yaml"], context.actor(), data.get("note"))
+            return _version_view(row, row.version)
+
+        return write(201, RulesVersionSchema(), work, key_required=False)
+
+
+@blp.route("/validate")
+class ValidateRules(MethodView):
+    @requires("admin")
+    @error_responses(blp, 400, 413)
+    @blp.arguments(YamlInSchema)
+    @blp.response(200, ValidSchema)
+    def post(self, data):
+        """Check YAML without publishing; errors carry line, column and path."""
+        rules_service.compile_rules(data["yaml"])
+        return {"valid": True}
+
+
+@blp.route("/simulate")
+class SimulateRules(MethodView):
+    @requires("admin")
+    @error_responses(blp, 400, 413)
+    @blp.arguments(SimulateInSchema)
+    @blp.response(200, SimulateResultSchema)
+    def post(self, data):
+        """Awards each event would get, in order, for one described member; writes nothing."""
+        program = (rules_service.compile_rules(data["yaml"]) if data.get("yaml")
+                   else context.rules().program)
+        member = data["member"]
+        results = simulate(program, data["events"], tier_id=member.get("tier"), email=member.get("email"),
+                           referred=member.get("referred", False))
+        total = sum(award.points for result in results for award in result["awarded"])
+        return {"results": results, "total_points": total}
+
+
+@blp.route("/versions")
+class RulesVersions(MethodView):
+    @requires("admin")
+    @error_responses(blp)
+    @blp.response(200, VersionListSchema)
+    def get(self):
+        """Every published version, newest first."""
+        session = context.session()
+        active = rules_service.active_version_number(session)
+        return {"data": [_version_view(row, active) for row in rules_service.versions(session)]}
+
+
+@blp.route("/versions/<int:version>/activate")
+class ActivateVersion(MethodView):
+    @requires("admin")
+    @error_responses(blp, 404)
+    @blp.response(201, RulesVersionSchema)
+    def post(self, version):
+        """Make an earlier version active again (a rollback is a new activation)."""
+        def work():
+            row = rules_service.activate(context.session(), version, context.actor())
+            return _version_view(row, row.version)
+
+        return write(201, RulesVersionSchema(), work, key_required=False)
