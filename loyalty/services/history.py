@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty.errors import NotFound
+from loyalty.errors import NotFound, ValidationFailed
 from loyalty.models import LedgerEntry, Member
 from loyalty.pagination import decode_cursor, encode_cursor
 
@@ -17,7 +17,9 @@ def entries(session: Session, member_id: str, limit: int = 20, cursor: str | Non
         query = query.where(LedgerEntry.type == entry_type)
     after = decode_cursor(cursor)
     if after is not None:
-        query = query.where(LedgerEntry.seq < int(after[0]))
+        if len(after) != 1 or type(after[0]) is not int:
+            raise ValidationFailed({"cursor": ["not a cursor this service issued"]})
+        query = query.where(LedgerEntry.seq < after[0])
     rows = session.scalars(query.order_by(LedgerEntry.seq.desc()).limit(limit + 1)).all()
     page = rows[:limit]
     return page, (encode_cursor(page[-1].seq) if len(rows) > limit else None)

@@ -110,7 +110,7 @@ def find(session: Session, external_id=None, email=None, phone=None, limit=20, c
         query = query.where(Member.phone == phone)
     after = decode_cursor(cursor)
     if after is not None:
-        enrolled_at, member_id = datetime.fromisoformat(after[0]), after[1]
+        enrolled_at, member_id = _members_cursor(after)
         query = query.where(
             (Member.enrolled_at < enrolled_at)
             | ((Member.enrolled_at == enrolled_at) & (Member.id < member_id))
@@ -122,6 +122,18 @@ def find(session: Session, external_id=None, email=None, phone=None, limit=20, c
     if len(rows) > limit:
         next_cursor = encode_cursor(page[-1].enrolled_at.isoformat(), page[-1].id)
     return page, next_cursor
+
+
+def _members_cursor(values: list) -> tuple[datetime, str]:
+    """The (enrolled_at, id) a members cursor holds; anything else was not issued here."""
+    try:
+        enrolled_at, member_id = values
+        enrolled_at = datetime.fromisoformat(enrolled_at)
+    except (TypeError, ValueError):
+        enrolled_at = None
+    if enrolled_at is None or enrolled_at.tzinfo is None or not isinstance(member_id, str):
+        raise ValidationFailed({"cursor": ["not a cursor this service issued"]})
+    return enrolled_at, member_id
 
 
 def _fire(session: Session, rules: ActiveRules, member: Member, action: str, actor, now) -> None:
