@@ -160,6 +160,16 @@ def _or_fail(action):
         raise click.ClickException(f"{error.message} {error.details or ''}".strip()) from None
 
 
+#: Command groups defined elsewhere, one "module:attribute" per line.
+EXTERNAL_GROUPS = [
+]
+
+
 def register(app) -> None:
+    from importlib import import_module
+
     for group in (keys, rules, ledger, dev):
         app.cli.add_command(group)
+    for name in EXTERNAL_GROUPS:
+        module, _, attribute = name.partition(":")
+        app.cli.add_command(getattr(import_module(module), attribute))

@@ -36,7 +36,7 @@ def _worker() -> str:
 def _migrate(url: str) -> None:
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
         db.engine.dispose()
 
 
@@ -54,7 +54,8 @@ def postgres_database() -> str:
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL suite skipped: LOYALTY_TEST_DATABASE_URL is not set")
     server = sa.engine.make_url(POSTGRES_URL)
-    name = f"loyalty_test_{_worker()}"
+    # The pid keeps two test runs on one server (and their xdist workers) apart.
+    name = f"loyalty_test_{os.getpid()}_{_worker()}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -62,7 +63,11 @@ def postgres_database() -> str:
     admin.dispose()
     url = server.set(database=name).render_as_string(hide_password=False)
     _migrate(url)
-    return url
+    yield url
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_postgres(url: str) -> None:

@@ -32,7 +32,7 @@ POSTGRES_URL = os.environ.get("LOYALTY_TEST_DATABASE_URL", "").strip()
 
 def _postgres_database() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return f"loyalty_migrations_check_{worker}"
+    return f"loyalty_migrations_check_{os.getpid()}_{worker}"
 
 
 def _admin_engine():

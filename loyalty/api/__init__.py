@@ -57,8 +57,20 @@ class LoyaltyApi(Api):
 api = LoyaltyApi()
 
 
+#: One line per resource module, each exposing ``blp``; registered in this order.
+BLUEPRINT_MODULES = [
+    "loyalty.api.members",
+    "loyalty.api.events",
+    "loyalty.api.ledger",
+    "loyalty.api.rules",
+    "loyalty.api.health",
+]
+
+
 def register(app) -> None:
-    from loyalty.api import events, health, ledger, members, rules
+    from importlib import import_module
+
+    from loyalty.api import health
 
     app.config.setdefault("API_SPEC_OPTIONS", {
         "components": {"securitySchemes": {
@@ -69,6 +81,6 @@ def register(app) -> None:
         "info": {"description": "Loyalty points and rewards. Contract version 1."},
     })
     api.init_app(app)
-    for module in (members, events, ledger, rules, health):
-        api.register_blueprint(module.blp)
+    for name in BLUEPRINT_MODULES:
+        api.register_blueprint(import_module(name).blp)
     app.register_blueprint(health.assets)
