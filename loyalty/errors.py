@@ -77,5 +77,19 @@ class RulesRejected(LoyaltyError):
         super().__init__(f"The rules were rejected: {first}", {"errors": errors})
 
 
+class InvalidSignature(LoyaltyError):
+    status, code = 400, "invalid_signature"
+
+
+class RateLimited(LoyaltyError):
+    status, code = 429, "rate_limited"
+
+
+class PaymentProviderFailed(LoyaltyError):
+    """Stripe refused, failed or timed out; whatever depended on it did not happen."""
+
+    status, code = 502, "payment_provider_error"
+
+
 class ServiceUnavailable(LoyaltyError):
     status, code = 503, "unavailable"

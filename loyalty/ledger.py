@@ -11,7 +11,7 @@ member's lock (``transactions.lock_members``) inside a write transaction.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import InsufficientPoints
@@ -75,21 +75,27 @@ def debit(session: Session, member: Member, points: int, entry_type: str, postin
           prefer_event_id: str | None = None) -> LedgerEntry:
     """Take points out, from the lots that expire first (the named event's lots before others).
 
-    Without ``allow_negative`` a debit larger than the balance is refused;
-    reversals and adjustments may drive the balance below zero instead.
+    Without ``allow_negative`` only spendable points count: lots past their
+    expiry that the expiry job has not reached yet are not spendable, and a
+    larger debit is refused. Reversals and adjustments may drive the balance
+    below zero instead.
     """
     if points <= 0:
         raise ValueError("debit points must be positive")
-    if not allow_negative and member.balance < points:
-        raise InsufficientPoints(
-            f"The member has {member.balance} points; {points} are needed.",
-            {"balance": member.balance, "required": points},
-        )
+    lots = _lots_to_draw(session, member.id, posting.now, prefer_event_id)
+    if not allow_negative:
+        lots = [lot for lot in lots if not _expired(lot, posting.now)]
+        spendable = sum(lot.remaining for lot in lots)
+        if spendable < points:
+            raise InsufficientPoints(
+                f"The member has {spendable} spendable points; {points} are needed.",
+                {"balance": member.balance, "spendable": spendable, "required": points},
+            )
     entry = _entry(member, entry_type, -points, posting, rule_id=rule_id, redemption_id=redemption_id)
     session.add(entry)
     session.flush()
     left = points
-    for lot in _lots_to_draw(session, member.id, posting.now, prefer_event_id):
+    for lot in lots:
         if left == 0:
             break
         take = min(left, lot.remaining)
@@ -97,6 +103,53 @@ def debit(session: Session, member: Member, points: int, entry_type: str, postin
         left -= take
         session.add(LotDraw(entry_seq=entry.seq, lot_id=lot.id, points=take))
     return entry
+
+
+def restore(session: Session, member: Member, debit_entry: LedgerEntry, entry_type: str,
+            posting: Posting) -> LedgerEntry:
+    """Undo a debit: the same points back into the lots they left, with their original expiry.
+
+    Points that come back while the balance is negative pay that debt first,
+    so the lots only take back what the balance can cover.
+    """
+    points = -debit_entry.points
+    entry = _entry(member, entry_type, points, posting, redemption_id=debit_entry.redemption_id)
+    session.add(entry)
+    draws = session.execute(
+        select(LotDraw, Lot).join(Lot, Lot.id == LotDraw.lot_id)
+        .where(LotDraw.entry_seq == debit_entry.seq)
+        .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
+    ).all()
+    room = max(0, member.balance) - _spendable_total(session, member.id)
+    for draw, lot in draws:
+        back = min(draw.points, room)
+        if back <= 0:
+            break
+        lot.remaining += back
+        room -= back
+    session.flush()
+    return entry
+
+
+def spendable_points(session: Session, member_id: str, now: datetime) -> int:
+    """What a redemption may take now: active lots not yet past their expiry."""
+    return session.scalar(
+        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
+            Lot.member_id == member_id, Lot.status == "active", Lot.remaining > 0,
+            Lot.expires_at.is_(None) | (Lot.expires_at > now),
+        )
+    )
+
+
+def _spendable_total(session: Session, member_id: str) -> int:
+    return session.scalar(
+        select(func.coalesce(func.sum(Lot.remaining), 0))
+        .where(Lot.member_id == member_id, Lot.status == "active")
+    )
+
+
+def _expired(lot: Lot, now: datetime) -> bool:
+    return lot.expires_at is not None and lot.expires_at <= now
 
 
 def _lots_to_draw(session: Session, member_id: str, now: datetime, prefer_event_id: str | None):
@@ -107,8 +160,7 @@ def _lots_to_draw(session: Session, member_id: str, now: datetime, prefer_event_
     ).all()
 
     def order(lot: Lot):
-        expired = lot.expires_at is not None and lot.expires_at <= now
-        return (lot.event_id != prefer_event_id if prefer_event_id else False, expired)
+        return (lot.event_id != prefer_event_id if prefer_event_id else False, _expired(lot, now))
 
     return sorted(lots, key=order)
 

@@ -63,6 +63,7 @@ BLUEPRINT_MODULES = [
     "loyalty.api.events",
     "loyalty.api.ledger",
     "loyalty.api.rules",
+    "loyalty.api.rewards",
     "loyalty.api.health",
 ]
 

@@ -7,8 +7,10 @@ DESCRIPTIONS = {
     401: "unauthorized: no or unknown credentials",
     403: "forbidden: the key lacks the scope",
     404: "not_found: unknown id",
-    409: "member_exists, member_inactive, idempotency_conflict or invalid_state",
+    409: "member_exists, member_inactive, insufficient_points, reward_unavailable, idempotency_conflict "
+         "or invalid_state",
     413: "payload_too_large: the body exceeds MAX_CONTENT_LENGTH",
+    502: "payment_provider_error: Stripe failed or timed out; nothing was changed",
 }
 
 

@@ -12,9 +12,10 @@ from .checker import Checker, suggestion
 from .errors import RuleError
 from .periods import PERIODS
 from .program import Cap, Program, Tier
+from .rewards import read_rewards
 from .rule_grammar import RULE_ID, RuleContext, read_expiry, read_rule
 
-SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules")
+SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards")
 CURRENCY = re.compile(r"[A-Z]{3}")
 DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
 
@@ -44,6 +45,9 @@ def build(
     read = [read_rule(c, node, path, context) for c, node, path in rule_nodes]
     rules = _unique_rules(read, rule_nodes)
     caps = _caps(*sections["caps"], rules, _declared_ids(rule_nodes)) if "caps" in sections else ()
+    rewards = ()
+    if "rewards" in sections and tier_rank is not None:
+        rewards = read_rewards(*sections["rewards"], context.currency, set(tier_rank))
     if errors:
         return None
     compiled = tuple(
@@ -68,6 +72,7 @@ def build(
         tier_hold=timedelta(days=tiers[2]),
         repeat_within_days=lifecycle[0],
         lapsed_after_days=lifecycle[1],
+        rewards=rewards,
     )
 
 

@@ -149,6 +149,7 @@ class Program:
     tier_hold: timedelta = timedelta(days=365)
     repeat_within_days: int = 90
     lapsed_after_days: int = 180
+    rewards: tuple = ()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -158,6 +159,7 @@ class Program:
         object.__setattr__(self, "by_action", {k: tuple(v) for k, v in by_action.items()})
         object.__setattr__(self, "_rules_by_id", {rule.id: rule for rule in self.rules})
         object.__setattr__(self, "_tiers_by_id", {tier.id: tier for tier in self.tiers})
+        object.__setattr__(self, "_rewards_by_id", {reward.id: reward for reward in self.rewards})
 
     @property
     def actions(self) -> frozenset[str]:
@@ -169,6 +171,10 @@ class Program:
 
     def rule(self, rule_id: str) -> Rule:
         return self._rules_by_id[rule_id]
+
+    def reward(self, reward_id: str):
+        """The catalog's reward with that id, or None."""
+        return self._rewards_by_id.get(reward_id)
 
     def tier(self, tier_id: str) -> Tier:
         return self._tiers_by_id[tier_id]

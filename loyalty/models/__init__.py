@@ -5,7 +5,9 @@ from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, QualifyingPoints, RuleUsage
 from loyalty.models.member import Member
+from loyalty.models.redemption import Redemption, RewardStock
 from loyalty.models.rules_version import RulesActivation, RulesVersion
+from loyalty.models.stripe_event import StripeEvent
 from loyalty.models.tier_change import TierChange
 
 __all__ = [
@@ -17,9 +19,12 @@ __all__ = [
     "LotDraw",
     "Member",
     "QualifyingPoints",
+    "Redemption",
     "Refund",
+    "RewardStock",
     "RuleUsage",
     "RulesActivation",
     "RulesVersion",
+    "StripeEvent",
     "TierChange",
 ]
