@@ -40,7 +40,9 @@ class LoyaltyApi(Api):
         data = getattr(error, "data", None) or {}
         status = error.code or 500
         code = STATUS_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
-        headers = data.get("headers") or {}
+        headers = dict(data.get("headers") or {})
+        if getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
         if status == 422 and "messages" in data:
             body = error_body(code, "The request has invalid fields.",
                               {"fields": _field_errors(data["messages"])})
@@ -64,7 +66,12 @@ BLUEPRINT_MODULES = [
     "loyalty.api.ledger",
     "loyalty.api.rules",
     "loyalty.api.rewards",
+    "loyalty.api.stripe",
     "loyalty.api.health",
+    "loyalty.api.widget_tokens",
+    "loyalty.api.me",
+    "loyalty.widget",
+    "loyalty.api.reports",
 ]
 
 
