@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from loyalty import ledger
+from loyalty import ledger, outbox
 from loyalty.engine import Program
 from loyalty.engine.rewards import Reward
 from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavailable, ValidationFailed
@@ -89,6 +89,7 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
     )
     session.add(redemption)
     session.flush()
+    outbox.emit(session, "reward.redeemed", member.id, _webhook_data(redemption, member), now)
     return RedemptionOutcome(redemption, member)
 
 
@@ -117,9 +118,9 @@ def void(session: Session, rules: ActiveRules, redemption_id: str, actor: str | 
     """Cancel a redemption: the points go back to the lots they left, with their
     original expiry, and a stocked reward gets its unit back."""
     redemption = _locked(session, redemption_id)
-    if redemption.status not in ("issued", "completed"):
-        raise InvalidState(f"A {redemption.status} redemption cannot be voided.",
-                           {"status": redemption.status})
+    status = effective_status(redemption, now)
+    if status not in ("issued", "completed"):
+        raise InvalidState(f"A {status} redemption cannot be voided.", {"status": status})
     if redemption.stripe_promotion_code and stripe is not None:
         stripe.deactivate_promotion_code(redemption.stripe_promotion_code)
     member = session.get(Member, redemption.member_id)
@@ -133,7 +134,14 @@ def void(session: Session, rules: ActiveRules, redemption_id: str, actor: str | 
                         .values(issued=RewardStock.issued - 1))
     redemption.status = "voided"
     redemption.voided_at = now
+    outbox.emit(session, "redemption.voided", member.id, _webhook_data(redemption, member), now)
     return RedemptionOutcome(redemption, member)
+
+
+def _webhook_data(redemption: Redemption, member: Member) -> dict:
+    return {"member_id": member.id, "redemption_id": redemption.id, "reward_id": redemption.reward_id,
+            "points": redemption.points_spent, "code": redemption.code, "status": redemption.status,
+            "balance": member.balance}
 
 
 def expire_unused(session: Session, now: datetime, limit: int = 1000) -> int:
