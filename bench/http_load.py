@@ -1,0 +1,271 @@
+"""HTTP throughput and latency of the service against the stack's own ceiling, in one run.
+
+For each database (SQLite file, PostgreSQL at LOYALTY_BENCH_DATABASE_URL or
+127.0.0.1:5432/loyalty_bench), under identical gunicorn settings:
+
+  H  bare Flask JSON hello world                      (bench/ceiling.py)
+  T  bare Flask, one insert + one counter update      (bench/ceiling.py)
+  A  POST /v1/events, a purchase, spread over 10,000 members
+  A1 POST /v1/events, 32 connections on one single member
+  R  GET /v1/members/{id}
+  D  POST /v1/members/{id}/redemptions (free-drink)
+
+Closed loop (wrk, max throughput) for each, then open loop at half of A's and
+R's max for p50/p99 (bench/openloop.py). On PostgreSQL it also reports the
+storage one accrual takes, indexes included.
+
+Run: .venv/bin/python bench/http_load.py [--databases sqlite,postgres] [--duration 10]
+Needs wrk (Debian package; `make bench-deps`).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa
+
+from bench import ceiling
+from bench.openloop import open_loop
+from config import ProductionConfig
+
+MEMBERS = 10_000
+SEED_POINTS = 100_000
+PG_URL = os.environ.get("LOYALTY_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench")
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+WRK_DIR = ROOT / "bench" / "wrk"
+
+
+# --------------------------------------------------------------------------- database
+
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}"
+    url = sa.engine.make_url(PG_URL)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def prepare_service(database_url: str, workdir: Path) -> tuple[str, Path]:
+    """Migrate, publish the demo rules, create a key and 10,000 members with points.
+
+    Returns the API key and a file of member ids (one per line) for the wrk scripts.
+    """
+    from flask_migrate import upgrade
+
+    from loyalty import api_keys, clock, create_app, ledger
+    from loyalty.extensions import db
+    from loyalty.ids import new_id, new_referral_code
+    from loyalty.models import Member
+    from loyalty.services import rules as rules_service
+    from loyalty.transactions import write_transaction
+
+    app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        session = db.session()
+        with write_transaction(session):
+            rules_service.publish(session, (ROOT / "rules" / "program.yaml").read_text(), "bench")
+        with write_transaction(session):
+            _, key = api_keys.create_key(session, f"bench-{uuid.uuid4().hex[:6]}", "admin", clock.now())
+        now = clock.now()
+        ids = []
+        for start in range(0, MEMBERS, 1000):
+            with write_transaction(session):
+                batch = [Member(id=new_id("mem"), external_id=f"bench-{i}", referral_code=new_referral_code(10),
+                                tier_id="member", tier_since=now, enrolled_at=now, status="active")
+                         for i in range(start, start + 1000)]
+                session.add_all(batch)
+                session.flush()
+                posting = ledger.Posting(now=now, actor="bench", reason="bench seed")
+                for member in batch:
+                    ledger.credit(session, member, [ledger.Credit(SEED_POINTS, None, now, None)], posting,
+                                  entry_type="adjust")
+                ids += [member.id for member in batch]
+        db.session.remove()
+        db.engine.dispose()
+    members_file = workdir / "members.txt"
+    members_file.write_text("\n".join(ids) + "\n")
+    return key, members_file
+
+
+def storage_bytes(database_url: str) -> int:
+    """Bytes held by the service's tables and their indexes (PostgreSQL)."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        size = connection.execute(sa.text(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE 'bench_%'")).scalar()
+    engine.dispose()
+    return int(size)
+
+
+def count_events(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        total = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
+    engine.dispose()
+    return int(total)
+
+
+# --------------------------------------------------------------------------- servers and load
+
+
+@contextmanager
+def gunicorn(app_spec: str, database_url: str, workers: int):
+    port = free_port()
+    env = {**os.environ, "LOYALTY_ENV": "production", "SECRET_KEY": "bench", "DATABASE_URL": database_url,
+           "PYTHONPATH": str(ROOT)}
+    log = open(Path(tempfile.gettempdir()) / "loyalty-bench-gunicorn.log", "ab")  # request logs stay off the report
+    process = subprocess.Popen([str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                                "--log-level", "warning", app_spec], cwd=ROOT, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(base: str, process) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited")
+        for path in ("/healthz", "/hello"):
+            try:
+                with urllib.request.urlopen(base + path, timeout=1):
+                    return
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{base} did not come up")
+
+
+def wrk(base: str, path: str, script: str | None, duration: int, connections: int, env: dict) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if script:
+        command += ["-s", str(WRK_DIR / script)]
+    output = subprocess.run(command + [base + path], capture_output=True, text=True, check=True,
+                            env={**os.environ, "WRK_DIR": str(WRK_DIR), **env}).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
+    return {"rps": rps, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "p50": latency.get("50"), "p99": latency.get("99")}
+
+
+def accrual_request(key: str, members: list[str], run: str):
+    def make(index: int):
+        member = members[(index * 7919) % len(members)]
+        body = json.dumps({"type": "purchase", "member_id": member, "amount": 1250, "currency": "USD",
+                           "source_id": f"{run}-open-{index}"}).encode()
+        return "POST", "/v1/events", {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+                                      "Idempotency-Key": f"{run}-open-{index}"}, body
+    return make
+
+
+def balance_request(key: str, members: list[str]):
+    def make(index: int):
+        return "GET", f"/v1/members/{members[(index * 7919) % len(members)]}", {"Authorization": f"Bearer {key}"}, None
+    return make
+
+
+# --------------------------------------------------------------------------- one database
+
+
+def bench_database(kind: str, duration: int, connections: int, workers: int) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"loyalty-bench-{kind}-"))
+    url = fresh_database(kind, workdir)
+    key, members_file = prepare_service(url, workdir)
+    ceiling.prepare(url)
+    members = members_file.read_text().split()
+    one_member = workdir / "one-member.txt"
+    one_member.write_text(members[0] + "\n")
+    run = uuid.uuid4().hex[:8]
+    results: dict = {}
+    with gunicorn("bench.ceiling:create()", url, workers) as base:
+        results["H"] = wrk(base, "/hello", None, duration, connections, {})
+        results["T"] = wrk(base, "/tx", "ceiling_tx.lua", duration, connections, {})
+    env = {"API_KEY": key, "MEMBERS_FILE": str(members_file), "RUN": run}
+    with gunicorn("app:app", url, workers) as base:
+        events_before = count_events(url)
+        size_before = storage_bytes(url) if kind == "postgres" else None
+        results["A"] = wrk(base, "/v1/events", "accrual.lua", duration, connections, env)
+        if kind == "postgres":
+            accruals = count_events(url) - events_before
+            results["bytes_per_accrual"] = (storage_bytes(url) - size_before) / max(accruals, 1)
+        results["A1"] = wrk(base, "/v1/events", "accrual.lua", duration, connections,
+                            {**env, "MEMBERS_FILE": str(one_member), "RUN": run + "-one"})
+        results["R"] = wrk(base, "/v1/members", "balance.lua", duration, connections, env)
+        results["D"] = wrk(base, "/v1/members", "redemption.lua", duration, connections, env)
+        results["A_open"] = open_loop(base, accrual_request(key, members, run), results["A"]["rps"] / 2, duration)
+        results["R_open"] = open_loop(base, balance_request(key, members), results["R"]["rps"] / 2, duration)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def report(kind: str, r: dict) -> None:
+    t, a = r["T"]["rps"], r["A"]["rps"]
+    print(f"\n== {kind} ==")
+    print(f"{'':4}{'what':44}{'req/s':>9}{'p50':>10}{'p99':>10}{'errors':>8}")
+    names = {"H": "ceiling H: Flask hello world", "T": "ceiling T: insert + counter update",
+             "A": "A: POST /v1/events, 10,000 members", "A1": "A1: POST /v1/events, one member",
+             "R": "R: GET /v1/members/{id}", "D": "D: POST …/redemptions"}
+    for name, label in names.items():
+        row = r[name]
+        print(f"{name:4}{label:44}{row['rps']:9.0f}{row['p50'] or '':>10}{row['p99'] or '':>10}{row['non_2xx']:8d}")
+    for name, label in (("A_open", "A open loop at half of max"), ("R_open", "R open loop at half of max")):
+        o = r[name]
+        print(f"{'':4}{label:44}{o.rate:9.0f}{o.p50_ms:8.1f}ms{o.p99_ms:8.1f}ms{o.errors:8d}")
+    print(f"A / T = {a / t:.2f}   (target ≥ 0.5)      A / H = {a / r['H']['rps']:.2f}")
+    print(f"A1 / A = {r['A1']['rps'] / a:.2f}  (one member vs 10,000; target ≥ 0.5)")
+    print(f"p99 at half load: accrual {r['A_open'].p99_ms:.1f} ms, balance {r['R_open'].p99_ms:.1f} ms  (target ≤ 50)")
+    if "bytes_per_accrual" in r:
+        print(f"storage per accrual: {r['bytes_per_accrual']:.0f} bytes, indexes included (target ≤ 1,536)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (same for every server)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: run `make bench-deps` (Debian package wrk)")
+    print(f"gunicorn --workers {args.workers}, wrk -t2 -c{args.connections} -d{args.duration}s, "
+          f"{os.cpu_count()} CPUs, load generator on the same machine")
+    for kind in args.databases.split(","):
+        report(kind, bench_database(kind, args.duration, args.connections, args.workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+-- POST /tx on the ceiling app.
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["Content-Type"] = "application/json"
