@@ -8,13 +8,13 @@ PORT ?= 5000
 WORKERS ?= 2
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench clean
+.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench bench-deps bench-http clean browser
 
 $(BIN)/activate: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	@touch $(BIN)/activate
 
 install: $(BIN)/activate
@@ -47,11 +47,31 @@ test-postgres:
 test-slow: install
 	$(BIN)/pytest -m slow -q
 
+## make browser: Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser)
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "Chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "No /usr/bin/chromium and no apt-get: the browser tests will be skipped."; fi
+
 lint: install
 	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/engine.py
+
+## make bench-deps: wrk (Debian package), the closed-loop load generator of bench/http_load.py
+bench-deps:
+	@if command -v wrk >/dev/null; then echo "wrk: $$(command -v wrk)"; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	else echo "Install wrk to run bench/http_load.py"; exit 1; fi
+
+## make bench-http: HTTP throughput/latency vs the stack's ceiling, SQLite and PostgreSQL
+bench-http: install bench-deps
+	$(BIN)/python bench/http_load.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -15,6 +15,11 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -32,10 +37,50 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/docs/assets/"  # served from the swagger-ui-bundle package, no CDN
 
+    #: Stripe is optional: without an API key rewards are issued as plain codes.
+    STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY") or None
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com"
+    STRIPE_TIMEOUT_SECONDS = _env_float("STRIPE_TIMEOUT_SECONDS", 10.0)
+
+    #: Customer widget: token lifetime, the longest a till may ask for, the merchant
+    #: sites allowed to call /v1/me/* from a browser (comma-separated origins), /demo.
+    WIDGET_TOKEN_TTL_SECONDS = _env_int("WIDGET_TOKEN_TTL_SECONDS", 3600)
+    WIDGET_TOKEN_MAX_TTL_SECONDS = _env_int("WIDGET_TOKEN_MAX_TTL_SECONDS", 86400)
+    WIDGET_ALLOWED_ORIGINS = os.environ.get("WIDGET_ALLOWED_ORIGINS", "")
+    WIDGET_DEMO = False
+
+    #: Operations. Rate limits per API key, per widget token and per address (unauthenticated),
+    #: counted in RATELIMIT_STORAGE_URI (memory:// is per process; redis://host:6379/0 is shared).
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "loyalty"
+    RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY") or "fixed-window"
+    RATELIMIT_PER_KEY = os.environ.get("RATELIMIT_PER_KEY") or "1200 per minute"
+    RATELIMIT_PER_WIDGET_TOKEN = os.environ.get("RATELIMIT_PER_WIDGET_TOKEN") or "120 per minute"
+    RATELIMIT_PER_ADDRESS = os.environ.get("RATELIMIT_PER_ADDRESS") or "300 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: let requests through rather than fail them
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)  # proxies in front that set X-Forwarded-For
+    HSTS_SECONDS = _env_int("HSTS_SECONDS", 0)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT") or "json"
+    LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+    LOG_REQUESTS = True
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    PRIVACY_SCOPE = os.environ.get("PRIVACY_SCOPE") or "pos"  # scope that may erase and export members
+    WEBHOOK_TIMEOUT_SECONDS = _env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0)
+    WEBHOOK_RETRY_BASE_SECONDS = _env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+    WEBHOOK_RETRY_MAX_DELAY_SECONDS = _env_float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", 3600.0)
+    WEBHOOK_BATCH_SIZE = _env_int("WEBHOOK_BATCH_SIZE", 100)
+    WEBHOOK_CONCURRENCY = _env_int("WEBHOOK_CONCURRENCY", 8)
+    WEBHOOK_SECRET_GRACE_SECONDS = _env_int("WEBHOOK_SECRET_GRACE_SECONDS", 86400)
+    WEBHOOK_WORKER_IDLE_SECONDS = _env_float("WEBHOOK_WORKER_IDLE_SECONDS", 1.0)
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     SECRET_KEY = Config.SECRET_KEY or "development-only-secret-key-change-me"
+    WIDGET_DEMO = True
 
 
 class TestingConfig(Config):
@@ -43,6 +88,10 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = os.environ.get("LOYALTY_TEST_DATABASE_URL", "sqlite://")
+    STRIPE_API_KEY = None  # tests never reach the real Stripe; they set a fake server's address
+    STRIPE_WEBHOOK_SECRET = None
+    RATELIMIT_STORAGE_URI = "memory://"  # tests that need Redis say so
+    RATELIMIT_PER_KEY = RATELIMIT_PER_WIDGET_TOKEN = RATELIMIT_PER_ADDRESS = "100000 per minute"
 
 
 class ProductionConfig(Config):

@@ -17,6 +17,7 @@ def create_app(config=None, **overrides) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_operations(app)
     return app
 
 
@@ -42,9 +43,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from loyalty import api
+    from loyalty import api, web
+    from loyalty.widget import demo
 
     api.register(app)
+    app.register_blueprint(demo.blp)
+    web.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -71,3 +75,11 @@ def register_commands(app: Flask) -> None:
     from loyalty import cli
 
     cli.register(app)
+
+
+def register_operations(app: Flask) -> None:
+    """Request ids, JSON logs, metrics and security headers first, then rate limits."""
+    from loyalty import limits, observability
+
+    observability.init_app(app)
+    limits.init_app(app)

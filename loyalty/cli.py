@@ -162,6 +162,8 @@ def _or_fail(action):
 
 #: Command groups defined elsewhere, one "module:attribute" per line.
 EXTERNAL_GROUPS = [
+    "loyalty.jobs:jobs",
+    "loyalty.member_cli:members",
 ]
 
 

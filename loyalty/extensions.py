@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and wired in by the app factory."""
 
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -17,3 +18,13 @@ db = SQLAlchemy(
     session_options={"expire_on_commit": False},
 )
 migrate = Migrate()
+
+
+def _rate_limit_key() -> str:
+    from loyalty.limits import caller_key  # loyalty.limits needs db from this module
+
+    return caller_key()
+
+
+#: Rate limits: keys, limits and storage are set up by loyalty.limits.
+limiter = Limiter(key_func=_rate_limit_key)

@@ -11,7 +11,7 @@ member's lock (``transactions.lock_members``) inside a write transaction.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from loyalty.errors import InsufficientPoints
@@ -179,4 +179,38 @@ def _entry(member: Member, entry_type: str, points: int, posting: Posting, *, ru
         balance_after=member.balance, rule_id=rule_id, event_id=posting.event_id,
         redemption_id=redemption_id, reason=posting.reason, actor=posting.actor,
         rules_version=posting.rules_version, created_at=posting.now, expires_at=expires_at,
+    )
+
+
+def open_balances(session: Session, balances: list[tuple[str, int]], posting: Posting,
+                  expires_at: datetime | None) -> None:
+    """Opening balances for members inserted (with zero points) in this transaction: bulk imports.
+
+    The same ``adjust`` entries and lots ``credit`` would post, written one
+    statement per table for the whole batch instead of one flush per member.
+    """
+    if not balances:
+        return
+    entries = [{
+        "id": new_id("txn"), "member_id": member_id, "type": "adjust", "points": points, "balance_after": points,
+        "rule_id": None, "event_id": posting.event_id, "redemption_id": None, "reason": posting.reason,
+        "actor": posting.actor, "rules_version": posting.rules_version, "created_at": posting.now,
+        "expires_at": expires_at,
+    } for member_id, points in balances]
+    connection = session.connection()
+    connection.execute(LedgerEntry.__table__.insert(), entries)
+    seq_of = dict(connection.execute(
+        select(LedgerEntry.id, LedgerEntry.seq).where(LedgerEntry.id.in_([e["id"] for e in entries]))).all())
+    seqs = [seq_of[e["id"]] for e in entries]
+    connection.execute(Lot.__table__.insert(), [{
+        "member_id": member_id, "entry_seq": seq, "event_id": posting.event_id, "rule_id": None,
+        "points": points, "remaining": points, "status": "active", "spend_based": False,
+        "available_at": posting.now, "expires_at": expires_at, "created_at": posting.now,
+    } for (member_id, points), seq in zip(balances, seqs, strict=True)])
+    members = Member.__table__
+    connection.execute(
+        members.update().where(members.c.id == bindparam("member"))
+        .values(balance=members.c.balance + bindparam("points"),
+                lifetime_earned=members.c.lifetime_earned + bindparam("points")),
+        [{"member": member_id, "points": points} for member_id, points in balances],
     )

@@ -72,6 +72,9 @@ BLUEPRINT_MODULES = [
     "loyalty.api.me",
     "loyalty.widget",
     "loyalty.api.reports",
+    "loyalty.api.webhooks",
+    "loyalty.api.privacy",
+    "loyalty.api.metrics",
 ]
 
 

@@ -10,6 +10,7 @@ DESCRIPTIONS = {
     409: "member_exists, member_inactive, insufficient_points, reward_unavailable, idempotency_conflict "
          "or invalid_state",
     413: "payload_too_large: the body exceeds MAX_CONTENT_LENGTH",
+    429: "rate_limited: too many requests for this API key, widget token or address; see Retry-After",
     502: "payment_provider_error: Stripe failed or timed out; nothing was changed",
 }
 
@@ -18,7 +19,7 @@ def error_responses(blp, *statuses: int):
     """Document the contract's error shape for each status an operation can answer."""
 
     def decorate(view):
-        for status in sorted({401, 403, *statuses}):
+        for status in sorted({401, 403, 429, *statuses}):
             view = blp.alt_response(status, schema=ErrorSchema, description=DESCRIPTIONS[status])(view)
         return view
 

@@ -16,7 +16,8 @@ from loyalty.api.schemas import StrictSchema
 from loyalty.engine import EventFacts
 from loyalty.errors import NotFound
 from loyalty.services import rules as rules_service
-from loyalty.services.simulation import simulate
+from loyalty.services.backtest import backtest
+from loyalty.services.simulation import member_state, simulate
 
 blp = Blueprint("rules", __name__, url_prefix="/v1/rules", description="The earning rules (marketers)")
 
@@ -72,9 +73,12 @@ class SimulatedEventSchema(StrictSchema):
 
 
 class SimulatedMemberSchema(StrictSchema):
+    """Describe a member, or name a real one (``id``) to start from their tier, limits and caps used."""
+
+    id = ma.fields.String(validate=validate.Length(min=1, max=32))
     tier = ma.fields.String(allow_none=True)
     email = ma.fields.String(allow_none=True)
-    referred = ma.fields.Boolean(load_default=False)
+    referred = ma.fields.Boolean()
 
 
 class SimulateInSchema(StrictSchema):
@@ -150,10 +154,80 @@ class SimulateRules(MethodView):
         program = (rules_service.compile_rules(data["yaml"]) if data.get("yaml")
                    else context.rules().program)
         member = data["member"]
-        results = simulate(program, data["events"], tier_id=member.get("tier"), email=member.get("email"),
-                           referred=member.get("referred", False))
+        state = member_state(context.session(), member["id"]) if member.get("id") else {}
+        for name, key in (("tier_id", "tier"), ("email", "email"), ("referred", "referred")):
+            if member.get(key) is not None:
+                state[name] = member[key]
+        results = simulate(program, data["events"], **state)
         total = sum(award.points for result in results for award in result["awarded"])
         return {"results": results, "total_points": total}
+
+
+class BacktestInSchema(YamlInSchema):
+    start = Timestamp(required=True, data_key="from")
+    end = Timestamp(required=True, data_key="to")
+    top = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=100),
+                            metadata={"description": "how many of the most affected members to list"})
+
+
+class BacktestLineSchema(ma.Schema):
+    actual_points = ma.fields.Integer()
+    candidate_points = ma.fields.Integer()
+    difference = ma.fields.Integer(metadata={"description": "candidate − actual"})
+    actual_liability = ma.fields.Integer(metadata={"description": "points × point_value, in minor units"})
+    candidate_liability = ma.fields.Integer()
+    liability_difference = ma.fields.Integer()
+
+
+class BacktestRuleSchema(BacktestLineSchema):
+    rule_id = ma.fields.String()
+    in_candidate = ma.fields.Boolean(metadata={"description": "false for a rule the candidate drops"})
+
+
+class BacktestMemberSchema(ma.Schema):
+    member_id = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True)
+    actual_points = ma.fields.Integer()
+    candidate_points = ma.fields.Integer()
+    difference = ma.fields.Integer()
+    tier_at_start = ma.fields.String()
+    actual_tier = ma.fields.String()
+    candidate_tier = ma.fields.String()
+
+
+class TierMoveSchema(ma.Schema):
+    from_tier = ma.fields.String()
+    to_tier = ma.fields.String()
+    actual = ma.fields.Integer()
+    candidate = ma.fields.Integer()
+
+
+class BacktestSchema(ma.Schema):
+    start = Timestamp(data_key="from", attribute="from")
+    end = Timestamp(data_key="to", attribute="to")
+    currency = ma.fields.String()
+    point_value = ma.fields.Integer(metadata={"description": "liability per point, in minor units"})
+    events = ma.fields.Integer(metadata={"description": "recorded events replayed"})
+    members = ma.fields.Integer(metadata={"description": "members who earned on either side"})
+    totals = ma.fields.Nested(BacktestLineSchema)
+    rules = ma.fields.List(ma.fields.Nested(BacktestRuleSchema))
+    members_affected = ma.fields.Integer()
+    members_most_affected = ma.fields.List(ma.fields.Nested(BacktestMemberSchema))
+    tier_moves = ma.fields.List(ma.fields.Nested(TierMoveSchema))
+
+
+@blp.route("/backtest")
+class BacktestRules(MethodView):
+    @requires("admin")
+    @error_responses(blp, 400, 413)
+    @blp.arguments(BacktestInSchema)
+    @blp.response(200, BacktestSchema)
+    def post(self, data):
+        """Replay the recorded events of [from, to) through candidate rules: points actually
+        awarded vs what the candidate would have awarded, per rule and in total; writes nothing."""
+        candidate = rules_service.compile_rules(data["yaml"])
+        return backtest(context.session(), candidate, context.rules().program, data["start"], data["end"],
+                        data["top"])
 
 
 @blp.route("/versions")

@@ -216,12 +216,10 @@ class _Run:
         expiry = rule.expiry
         if expiry is None:
             expires_at = None
+        elif expiry in self.expiries:
+            expires_at = self.expiries[expiry]
         else:
-            expires_at = self.expiries.get(expiry)
-            if expires_at is None:
-                expires_at = self.expiries[expiry] = add_on_wall_clock(
-                    self.clock.local, expiry.months, expiry.days
-                )
+            expires_at = self.expiries[expiry] = expiry.expires_at(self.clock.local)
         if rule.pending_days:
             status, available_at = (
                 "pending",

@@ -37,7 +37,7 @@ def build(
         head = None
     else:
         head = _program(*sections["program"])
-    expiry = read_expiry(*sections["expiry"], "expiry") if "expiry" in sections else None
+    expiry = read_expiry(*sections["expiry"], "expiry", program_level=True) if "expiry" in sections else None
     lifecycle = _lifecycle(*sections["lifecycle"]) if "lifecycle" in sections else (90, 180)
     tiers = _tiers(*sections["tiers"]) if "tiers" in sections else (DEFAULT_TIERS, 365, 365)
     tier_rank = {tier.id: i for i, tier in enumerate(tiers[0])} if tiers else None

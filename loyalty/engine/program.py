@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from .catalog import catalog
 from .conditions import Condition
-from .periods import DAY_NAMES, EventClock, add_on_wall_clock, local_time
+from .expiry import Expiry
+from .periods import DAY_NAMES, EventClock, local_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +24,6 @@ class Tier:
 class Limit:
     count: int
     per: str
-
-
-@dataclass(frozen=True, slots=True)
-class Expiry:
-    months: int = 0
-    days: int = 0
-    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +189,7 @@ class Program:
         expiry = self.rule(rule_id).expiry if rule_id else self.expiry
         if expiry is None:
             return None
-        local = local_time(occurred_at, self.timezone)
-        return add_on_wall_clock(local, months=expiry.months, days=expiry.days)
+        return expiry.expires_at(local_time(occurred_at, self.timezone))
 
     def usage_keys(self, event_type: str, occurred_at: datetime) -> UsageKeys:
         clock = EventClock(occurred_at, self.timezone)

@@ -7,13 +7,13 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .checker import Checker, suggestion
 from .conditions import EVENT_FIELDS, LISTS, OPERATORS, ORDERING, TEXT_FIELDS, Condition
+from .expiry import read_expiry
 from .periods import DAY_NAMES, PERIODS
-from .program import Expiry, FixedAward, Limit, Referral, Rule, SpendAward, Window
+from .program import FixedAward, Limit, Referral, Rule, SpendAward, Window
 
 RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 ACTION = re.compile(r"[a-z][a-z0-9_]*")
 ATTRIBUTE = re.compile(r"attributes\.[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_DURATION = re.compile(r"\s*(\d+)\s+(day|days|month|months|year|years)\s*")
 
 RULE_KEYS = (
     "id",
@@ -46,30 +46,6 @@ class ReadRule:
     rule: Rule
     id_node: ScalarNode
     own_expiry: bool
-
-
-def read_expiry(c: Checker, node, path: str) -> Expiry | None | bool:
-    """{after: "12 months"} → Expiry; "never" → None; False when invalid."""
-    keys = c.mapping(node, path, ("after",), required=("after",))
-    if not keys:
-        return False
-    after = c.text(keys["after"], f"{path}.after", what="a duration like '12 months'")
-    if after is None:
-        return False
-    if after == "never":
-        return None
-    match = _DURATION.fullmatch(after)
-    if not match:
-        c.error(
-            keys["after"],
-            f"{path}.after",
-            f"'{after}' is not a duration; write it like '12 months' or '30 days' (or 'never')",
-        )
-        return False
-    n, word = int(match[1]), match[2]
-    if word.startswith("day"):
-        return Expiry(days=n, text=after)
-    return Expiry(months=n * (12 if word.startswith("year") else 1), text=after)
 
 
 def read_limit(c: Checker, node, path: str) -> Limit | None:

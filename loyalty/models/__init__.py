@@ -3,8 +3,10 @@
 from loyalty.models.api_key import ApiKey
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
+from loyalty.models.jobs import LotRedating
 from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, QualifyingPoints, RuleUsage
 from loyalty.models.member import Member
+from loyalty.models.outbox import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from loyalty.models.redemption import Redemption, RewardStock
 from loyalty.models.rules_version import RulesActivation, RulesVersion
 from loyalty.models.stripe_event import StripeEvent
@@ -17,7 +19,9 @@ __all__ = [
     "LedgerEntry",
     "Lot",
     "LotDraw",
+    "LotRedating",
     "Member",
+    "OutboxEvent",
     "QualifyingPoints",
     "Redemption",
     "Refund",
@@ -27,4 +31,7 @@ __all__ = [
     "RulesVersion",
     "StripeEvent",
     "TierChange",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

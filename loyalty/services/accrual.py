@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from loyalty import counters, ledger
+from loyalty import counters, ledger, outbox
 from loyalty.engine import (
     Award,
     Evaluation,
@@ -158,6 +158,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         awards = [a for a in evaluation.awards if a.member_id == person_id]
         if awards:
             ledger.credit(session, person, [_credit(a) for a in awards], posting)
+            outbox.emit(session, "points.earned", person_id, _earned_data(event, person, awards), now)
     for increment in evaluation.usage:
         counters.add_usage(session, increment.member_id, increment.counter_id,
                            increment.period_key, increment.amount)
@@ -190,6 +191,15 @@ def _count_purchase(member: Member, occurred_at: datetime) -> None:
         member.second_purchase_at = occurred_at
     if member.last_purchase_at is None or occurred_at > member.last_purchase_at:
         member.last_purchase_at = occurred_at
+
+
+def _earned_data(event: Event, member: Member, awards: list[Award]) -> dict:
+    return {
+        "member_id": member.id, "event_id": event.id, "event_type": event.type, "source_id": event.source_id,
+        "points": sum(a.points for a in awards), "balance": member.balance, "pending": member.pending,
+        "awards": [{"rule_id": a.rule_id, "points": a.points, "status": a.status, "available_at": a.available_at,
+                    "expires_at": a.expires_at} for a in awards],
+    }
 
 
 def _credit(award: Award) -> ledger.Credit:

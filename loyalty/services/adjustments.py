@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from loyalty import ledger
+from loyalty import ledger, outbox
 from loyalty.errors import MemberInactive, NotFound
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.rules import ActiveRules
@@ -26,4 +26,8 @@ def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, re
     else:
         entry = ledger.debit(session, member, -points, "adjust", posting, allow_negative=True)
     member.last_activity_at = now
+    outbox.emit(session, "points.adjusted", member.id, {
+        "member_id": member.id, "transaction_id": entry.id, "points": points, "reason": reason,
+        "balance": member.balance,
+    }, now)
     return entry, member

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loyalty import outbox
 from loyalty.errors import MemberExists, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id, new_referral_code
 from loyalty.models import Member
@@ -65,6 +66,7 @@ def enroll(session: Session, rules: ActiveRules, data: Enrolment, actor: str | N
         existing = session.scalar(select(Member.id).where(Member.external_id == data.external_id))
         raise MemberExists(f"external_id {data.external_id!r} is already enrolled.",
                            {"member_id": existing}) from None
+    outbox.emit(session, "member.enrolled", member.id, {"member": outbox.member_data(member)}, now)
     _fire(session, rules, member, "enrolled", actor, now)
     if data.email_opt_in:
         _fire(session, rules, member, "email_signup", actor, now)

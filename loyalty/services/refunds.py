@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty import counters, ledger
+from loyalty import counters, ledger, outbox
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
 from loyalty.models import Event, Lot, Member, Refund
@@ -50,6 +50,11 @@ def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: in
     refund = Refund(id=new_id("ref"), event_id=event.id, amount=amount, reversed_points=reverse,
                     reason=reason, actor=actor, created_at=now)
     session.add(refund)
+    if reverse:
+        outbox.emit(session, "points.reversed", member.id, {
+            "member_id": member.id, "event_id": event.id, "refund_id": refund.id, "amount": amount,
+            "points": reverse, "balance": member.balance, "pending": member.pending,
+        }, now)
     return RefundOutcome(refund, member)
 
 

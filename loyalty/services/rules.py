@@ -1,8 +1,9 @@
 """Published rules versions: publish, activate, and the active compiled program.
 
 A version's text is immutable, so its compiled ``Program`` is cached per
-process by version number; *which* version is active is always read from
-the database, so every process switches together on publish or rollback.
+process by content hash (a version number names different texts in two
+databases); *which* version is active is always read from the database, so
+every process switches together on publish or rollback.
 """
 
 import hashlib
@@ -17,8 +18,9 @@ from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
 
-_compiled: dict[int, Program] = {}
+_compiled: dict[str, Program] = {}
 _compiled_lock = Lock()
+MAX_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -41,29 +43,39 @@ def active_version_number(session: Session) -> int | None:
 
 
 def active_rules(session: Session) -> ActiveRules:
-    version = active_version_number(session)
-    if version is None:
+    row = session.execute(
+        select(RulesActivation.version, RulesVersion.content_hash)
+        .join(RulesVersion, RulesVersion.version == RulesActivation.version)
+        .order_by(RulesActivation.id.desc()).limit(1)
+    ).first()
+    if row is None:
         raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
-    return ActiveRules(version, program_for_version(session, version))
+    return ActiveRules(row.version, _program(session, row.version, row.content_hash))
 
 
 def program_for_version(session: Session, version: int) -> Program:
-    program = _compiled.get(version)
+    digest = session.scalar(select(RulesVersion.content_hash).where(RulesVersion.version == version))
+    if digest is None:
+        raise NotFound(f"No rules version {version}.")
+    return _program(session, version, digest)
+
+
+def _program(session: Session, version: int, digest: str) -> Program:
+    program = _compiled.get(digest)
     if program is None:
-        row = session.get(RulesVersion, version)
-        if row is None:
-            raise NotFound(f"No rules version {version}.")
-        program = compile_rules(row.yaml)
+        program = compile_rules(session.scalar(select(RulesVersion.yaml).where(RulesVersion.version == version)))
         with _compiled_lock:
-            _compiled[version] = program
+            _compiled[digest] = program
     return program
 
 
 def publish(session: Session, text: str, published_by: str | None, note: str | None = None) -> RulesVersion:
     """Validate, store as a new version and activate it; returns the version."""
-    compile_rules(text)
+    program = compile_rules(text)
     now = clock.now()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with _compiled_lock:
+        _compiled[digest] = program
     row = RulesVersion(yaml=text, content_hash=digest, published_at=now,
                        published_by=published_by, note=note)
     session.add(row)
@@ -73,11 +85,16 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
 
 
 def activate(session: Session, version: int, activated_by: str | None) -> RulesVersion:
-    row = session.get(RulesVersion, version)
+    row = get_version(session, version)
     if row is None:
         raise NotFound(f"No rules version {version}.")
     session.add(RulesActivation(version=version, activated_at=clock.now(), activated_by=activated_by))
     return row
+
+
+def get_version(session: Session, version: int | None) -> RulesVersion | None:
+    """A version by number; numbers no column could hold are simply not found."""
+    return session.get(RulesVersion, version) if version and 1 <= version <= MAX_VERSION else None
 
 
 def active_version(session: Session) -> RulesVersion | None:

@@ -1,9 +1,15 @@
 """Dry-runs of rules over a list of events for one described member; writes nothing."""
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 
-from loyalty.engine import EventFacts, Item, MemberFacts, Program, evaluate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
+from loyalty.errors import NotFound
+from loyalty.models import Member, RuleUsage
 
 
 def parse_event(raw: dict, now: datetime) -> EventFacts:
@@ -18,23 +24,50 @@ def parse_event(raw: dict, now: datetime) -> EventFacts:
     )
 
 
+def member_state(session: Session, member_id: str) -> dict:
+    """A real member as ``simulate`` keyword arguments: tier, email, referrer, limits and caps used."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.")
+    referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
+    return {
+        "member_id": member.id, "tier_id": member.tier_id, "email": member.email,
+        "referred": referrer is not None, "usage": _usage(session, member.id),
+        "referrer": ReferrerFacts(member_id=referrer.id, email=referrer.email, status=referrer.status,
+                                  usage=_usage(session, referrer.id)) if referrer else None,
+    }
+
+
+def _usage(session: Session, member_id: str) -> dict[tuple[str, str], int]:
+    rows = session.execute(select(RuleUsage.counter_id, RuleUsage.period_key, RuleUsage.used)
+                           .where(RuleUsage.member_id == member_id))
+    return {(counter, period): used for counter, period, used in rows}
+
+
 def simulate(program: Program, events: list[EventFacts], tier_id: str | None = None,
-             email: str | None = None, referred: bool = False) -> list[dict]:
+             email: str | None = None, referred: bool = False, *, member_id: str = "simulated",
+             usage: Mapping | None = None, referrer: ReferrerFacts | None = None) -> list[dict]:
     """Each event in order, with limits and caps used up as they would be for one member."""
-    usage: Counter = Counter()
+    used: dict[str, Counter] = {member_id: Counter(usage or {})}
+    if referrer is not None:
+        used[referrer.member_id] = Counter(referrer.usage)
     results = []
     tier = tier_id or program.base_tier.id
     for facts in events:
-        member = MemberFacts(member_id="simulated", tier_id=tier, email=email, referred=referred,
-                             usage=dict(usage))
+        referrer_now = None
+        if referrer is not None:
+            referrer_now = ReferrerFacts(referrer.member_id, referrer.email, referrer.status,
+                                         dict(used[referrer.member_id]))
+        member = MemberFacts(member_id=member_id, tier_id=tier, email=email, referred=referred,
+                             referrer=referrer_now, usage=dict(used[member_id]))
         evaluation = evaluate(program, facts, member)
         for increment in evaluation.usage:
-            if increment.member_id == "simulated":
-                usage[(increment.counter_id, increment.period_key)] += increment.amount
+            if increment.member_id in used:
+                used[increment.member_id][(increment.counter_id, increment.period_key)] += increment.amount
         results.append({
             "type": facts.type,
             "occurred_at": facts.occurred_at,
-            "awarded": [a for a in evaluation.awards],
+            "awarded": list(evaluation.awards),
             "explanation": [line.as_dict() for line in evaluation.explanation],
         })
     return results

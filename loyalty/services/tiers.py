@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from loyalty import counters
+from loyalty import counters, outbox
 from loyalty.engine import Program
 from loyalty.models import Member, TierChange
 
@@ -45,4 +45,8 @@ def upgrade_if_qualified(session: Session, program: Program, member: Member, now
     member.tier_since = now
     member.tier_expires_at = now + program.tier_hold
     session.add(change)
+    outbox.emit(session, "tier.changed", member.id, {
+        "member_id": member.id, "from": change.from_tier, "to": change.to_tier, "reason": change.reason,
+        "event_id": event_id, "expires_at": member.tier_expires_at,
+    }, now)
     return change

@@ -82,6 +82,67 @@ def test_publishing_invalid_rules_is_rejected_and_changes_nothing(admin_api, bod
     assert admin_api.get("/v1/rules").get_json()["version"] == 1
 
 
-def test_activating_an_unknown_version_is_404(admin_api):
-    response = admin_api.post("/v1/rules/versions/99/activate", idempotency_key=False)
+@pytest.mark.parametrize("version", [99, 0, 2**63])
+def test_activating_an_unknown_version_is_404(admin_api, version):
+    response = admin_api.post(f"/v1/rules/versions/{version}/activate", idempotency_key=False)
     assert response.status_code == 404
+
+
+def test_versions_are_content_hashed(admin_api):
+    import hashlib
+
+    admin_api.client.put("/v1/rules", json={"yaml": SPEND_TWO_PER_DOLLAR, "note": "double"},
+                         headers=admin_api.headers(idempotency_key=False))
+    versions = admin_api.get("/v1/rules/versions").get_json()["data"]
+    assert [v["content_hash"] for v in versions] == [
+        hashlib.sha256(text.encode()).hexdigest() for text in (SPEND_TWO_PER_DOLLAR, DEMO)]
+    assert admin_api.get("/v1/rules").get_json()["content_hash"] == versions[0]["content_hash"]
+
+
+def test_simulate_can_start_from_a_real_member(admin_api, api):
+    member = api.enroll()
+    for _ in range(3):
+        api.action(member["id"], "review")
+    review = [{"type": "review"}]
+    real = admin_api.post("/v1/rules/simulate", {"events": review, "member": {"id": member["id"]}}).get_json()
+    assert real["total_points"] == 0
+    assert "3" in real["results"][0]["explanation"][0]["reason"]
+    described = admin_api.post("/v1/rules/simulate", {"events": review}).get_json()
+    assert described["total_points"] == 25
+    gold = admin_api.post("/v1/rules/simulate", {"events": [{"type": "purchase", "amount": 1000, "currency": "USD"}],
+                                                 "member": {"id": member["id"], "tier": "gold"}}).get_json()
+    assert gold["total_points"] == 15
+    missing = admin_api.post("/v1/rules/simulate", {"events": review, "member": {"id": "mem_nobody"}})
+    assert missing.status_code == 404
+
+
+def test_the_same_version_number_in_two_databases_runs_each_ones_text(app, admin_api, api, sqlite_template,
+                                                                      tmp_path):
+    """Compiled programs are cached by content, not by version number."""
+    import shutil
+
+    from config import TestingConfig
+    from loyalty import create_app
+    from loyalty.extensions import db
+    from loyalty.services import rules as rules_service
+    from loyalty.transactions import write_transaction
+    from tests.conftest import ApiClient, _create_key
+
+    admin_api.client.put("/v1/rules", json={"yaml": SPEND_TWO_PER_DOLLAR, "note": "double"},
+                         headers=admin_api.headers(idempotency_key=False))
+    assert awarded_by_rule(api.purchase(api.enroll()["id"], 1000)) == {"spend": 20}
+
+    shutil.copy(sqlite_template, tmp_path / "other.db")
+    other = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'other.db'}")
+    with other.app_context():
+        with write_transaction(db.session()):
+            rules_service.publish(db.session(), DEMO, "tests")
+        with write_transaction(db.session()):
+            triple = DEMO.replace("award: {points_per_dollar: 1}           # of the whole amount",
+                                  "award: {points_per_dollar: 3}")
+            assert rules_service.publish(db.session(), triple, "tests").version == 2
+        db.session.remove()
+    other_api = ApiClient(other.test_client(), _create_key(other, "till", "pos"))
+    assert awarded_by_rule(other_api.purchase(other_api.enroll()["id"], 1000)) == {"spend": 30}
+    with other.app_context():
+        db.engine.dispose()

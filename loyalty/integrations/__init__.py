@@ -1,0 +1,1 @@
+"""Clients of outside services; nothing else in the service talks to them directly."""

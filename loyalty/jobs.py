@@ -1,0 +1,150 @@
+"""Scheduled jobs: ``flask --app app jobs run [--now RFC3339] [--batch-size N] [--step NAME]``.
+
+``STEPS`` is the registry, run in its order. A step is a service function
+``run(session, now, *, batch_size=…) -> SweepResult | int`` (the count of
+what it did) that commits its own batches, is idempotent
+(running it twice, or late, changes nothing more than running it once on
+time) and is safe to run from several hosts at once. To add one, append it::
+
+    STEPS.append(Step("deliver-webhooks", "deliveries sent", deliver_due))
+
+Every step sees the same ``now``: the clock when the run starts, or
+``--now`` to replay a past moment (never a future one: that would expire
+points early).
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from loyalty import clock
+from loyalty.extensions import db
+from loyalty.services.birthdays import award_birthdays
+from loyalty.services.expiry import expire_inactive, expire_points
+from loyalty.services.pending import release_pending
+from loyalty.services.redating import redate_lots
+from loyalty.services.redemptions import expire_unused
+from loyalty.services.sweep import SweepResult
+from loyalty.services.tier_review import review_tiers
+from loyalty.transactions import write_transaction
+from loyalty.webhook_jobs import deliver_webhooks, worker
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    counts: str  # what the number means, e.g. "lots expired"
+    run: Callable[..., SweepResult | int]  # run(session, now, batch_size=N)
+
+
+def expire_codes(session: Session, now: datetime, *, batch_size: int = 1000) -> SweepResult:
+    """Issued redemption codes past their validity become ``expired``, a batch per transaction."""
+    result = SweepResult()
+    while True:
+        with write_transaction(session):
+            done = expire_unused(session, now, limit=batch_size)
+        result.done += done
+        result.batches += 1
+        if done < batch_size:
+            return result
+
+
+STEPS: list[Step] = [
+    Step("release-pending", "pending lots released", release_pending),
+    Step("redate-lots", "lots re-dated to a new policy", redate_lots),
+    Step("expire-points", "lots expired", expire_points),
+    Step("expire-inactive", "lots expired for inactivity", expire_inactive),
+    Step("review-tiers", "tier holds re-evaluated", review_tiers),
+    Step("award-birthdays", "birthdays awarded", award_birthdays),
+    Step("expire-codes", "redemption codes expired", expire_codes),
+    Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),
+]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: Step
+    result: SweepResult | None
+    seconds: float
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.error:
+            return f"{self.step.name:<18} FAILED after {self.seconds:.2f} s: {self.error}"
+        r = self.result
+        extra = f", {r.busy} members busy (next run)" if r.busy else ""
+        return (f"{self.step.name:<18} {r.done:>9,} {self.step.counts}"
+                f"  ({r.batches} batches{extra})  {self.seconds:.2f} s")
+
+
+def run_steps(session: Session, now: datetime, *, batch_size: int | None = None,
+              only: tuple[str, ...] = ()) -> list[StepReport]:
+    """Run the registered steps in order; a failing step is reported and the others still run."""
+    reports = []
+    for step in STEPS:
+        if only and step.name not in only:
+            continue
+        started = time.perf_counter()
+        try:
+            outcome = step.run(session, now, **({"batch_size": batch_size} if batch_size else {}))
+        except Exception as error:  # noqa: BLE001 - one broken step must not stop expiry or tiers
+            session.rollback()
+            reports.append(StepReport(step, None, time.perf_counter() - started, f"{type(error).__name__}: {error}"))
+            continue
+        result = outcome if isinstance(outcome, SweepResult) else SweepResult(done=int(outcome or 0))
+        reports.append(StepReport(step, result, time.perf_counter() - started))
+    return reports
+
+
+def parse_now(text: str | None) -> datetime:
+    if text is None:
+        return clock.now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an RFC 3339 timestamp like 2027-03-01T05:00:00Z") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a timezone: 2027-03-01T05:00:00Z or 2027-03-01T00:00:00-05:00")
+    if moment > clock.now() + MAX_CLOCK_SKEW:
+        raise click.BadParameter("may not be in the future: points would expire early")
+    return moment.astimezone(clock.now().tzinfo)
+
+
+jobs = AppGroup("jobs", help="Scheduled work: expiry, tiers, pending points, birthdays, codes.")
+
+
+@jobs.command("run")
+@click.option("--now", "now_text", metavar="RFC3339", help="Act as of this moment (catch up or replay).")
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
+              help="Rows per transaction (each step has its own default).")
+@click.option("--step", "only", multiple=True, metavar="NAME", help="Run only this step (repeatable; see jobs list).")
+def jobs_run(now_text, batch_size, only):
+    """Run every step once; safe to run often, late, or from several hosts at once."""
+    unknown = set(only) - {step.name for step in STEPS}
+    if unknown:
+        raise click.BadParameter(f"unknown step(s) {', '.join(sorted(unknown))}; see `jobs list`",
+                                 param_hint="--step")
+    now = parse_now(now_text)
+    click.echo(f"jobs run as of {clock.to_rfc3339(now)}")
+    reports = run_steps(db.session, now, batch_size=batch_size, only=only)
+    for report in reports:
+        click.echo(report.line(), err=report.error is not None)
+    if any(report.error for report in reports):
+        raise SystemExit(1)
+
+
+@jobs.command("list")
+def jobs_list():
+    """The steps, in the order a run takes them."""
+    for step in STEPS:
+        click.echo(f"{step.name:<18} {step.counts}")
+
+
+jobs.add_command(worker)

@@ -1,0 +1,241 @@
+"""Point expiry: what is left of each lot past its ``expires_at`` leaves with an ``expire`` entry.
+
+The work is set-based: for a batch of locked members, a handful of SQL
+statements post one ``expire`` entry per due lot (its remainder, the
+member's running balance after it, the lot's rule, event and expiry),
+link entry and lot in ``lot_draws``, zero the lots and lower the cached
+balances. No lot is loaded into Python. The statements keep the ledger's
+invariants (``loyalty/ledger.py``): balance = Σ entries and Σ active lot
+remainders = max(balance, 0), because a lot only holds points the balance
+covers, so taking its remainder out of both keeps them equal.
+
+A lot is due when ``expires_at <= now``: at its exact instant, never a
+second early. Partly spent lots lose only their remainder; points a void put
+back into an expired lot leave at the next run, so they keep their original date.
+
+Inactivity (``expiry: {inactive_after: …}``) brings every lot of a member who
+has neither earned nor spent for that long forward to the instant the
+inactivity began to count as expiry, then expires them the same way.
+"""
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    any_,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from loyalty import outbox
+from loyalty.engine.expiry import Duration
+from loyalty.ids import new_id
+from loyalty.models import LedgerEntry, Lot, LotDraw, Member
+from loyalty.models.jobs import LOT_HOLDS_POINTS
+from loyalty.models.types import UTCDateTime
+from loyalty.services.rules import active_rules
+from loyalty.services.sweep import Batch, SweepResult, keyset_after, keyset_until, sweep
+
+ACTOR = "jobs"
+COMMITTED_ENTRIES = "loyalty.ledger_entries"
+BATCH_SIZE = 5000
+
+
+def expire_points(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
+                  max_batches: int | None = None) -> SweepResult:
+    """Expire every lot due at `now`; `batch_size` counts lots, one transaction each."""
+    version = active_rules(session).version
+
+    def window(session: Session, cursor, limit: int):
+        rows = session.execute(
+            select(Lot.member_id, Lot.expires_at, Lot.id)
+            .where(LOT_HOLDS_POINTS, Lot.expires_at <= now,
+                   keyset_after(cursor, Lot.expires_at, Lot.id))
+            .order_by(Lot.expires_at, Lot.id).limit(limit)
+        ).all()
+        if not rows:
+            return [], cursor
+        return sorted({row.member_id for row in rows}), (rows[-1].expires_at, rows[-1].id)
+
+    def process(session: Session, batch: Batch) -> int:
+        window = None if batch.until is None else (batch.after, batch.until)
+        return expire_due_lots(session, batch.member_ids, now, version, window=window)
+
+    return sweep(session, window, process, batch_size=batch_size, max_batches=max_batches)
+
+
+def expire_due_lots(session: Session, member_ids: list[str], now: datetime, rules_version: int,
+                    reason: str | None = None, window: tuple | None = None) -> int:
+    """Expire the due lots of members the caller has locked; returns how many lots expired.
+
+    `window` (after, until) limits it to lots in that range of the
+    (expires_at, id) order, so a batch is as big as the window that found
+    it. Also fit for one member on a write path (a redemption or an event)
+    that wants due points gone before it looks at the balance.
+    """
+    due_filter = and_(among(session, Lot.member_id, member_ids), LOT_HOLDS_POINTS, Lot.expires_at <= now)
+    if window is not None:
+        due_filter = and_(due_filter, keyset_after(window[0], Lot.expires_at, Lot.id),
+                          keyset_until(window[1], Lot.expires_at, Lot.id))
+    count, points = session.execute(
+        select(func.count(), func.coalesce(func.sum(Lot.remaining), 0)).select_from(Lot).where(due_filter)).one()
+    if not count:
+        return 0
+    # The points metrics count entries when their transaction commits (loyalty.observability).
+    session.info.setdefault(COMMITTED_ENTRIES, []).append(("expire", -int(points)))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text("SET LOCAL jit = off"))  # compiling these short statements takes longer than running them
+    order = (Lot.member_id, Lot.expires_at, Lot.id)
+    number = func.row_number().over(order_by=order)
+    ids = [new_id("txn") for _ in range(count)]
+    due = select(
+        Lot.id.label("lot_id"), Lot.member_id, Lot.remaining, Lot.expires_at, Lot.rule_id, Lot.event_id,
+        number.label("n"),
+        func.sum(Lot.remaining).over(partition_by=Lot.member_id, order_by=order[1:]).label("running"),
+    ).where(due_filter).cte("due")
+    new_ids = numbered_ids(session, ids)
+    numbered, txn_id = due.join(new_ids, new_ids.c.n == due.c.n), new_ids.c.txn_id
+    entries = insert(LedgerEntry).from_select(
+        ["id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "reason", "actor",
+         "rules_version", "created_at", "expires_at"],
+        select(txn_id, due.c.member_id, literal("expire"), -due.c.remaining,
+               Member.balance - due.c.running, due.c.rule_id, due.c.event_id, literal(reason, String),
+               literal(ACTOR), literal(rules_version, Integer), literal(now, UTCDateTime), due.c.expires_at)
+        .select_from(numbered)
+        .join(Member, Member.id == due.c.member_id)
+        .where(among(session, Member.id, member_ids))
+        .order_by(due.c.n))
+    draws = ["entry_seq", "lot_id", "points"]
+    if postgres:
+        # One statement: the draws join the entries it just inserted, not the whole ledger.
+        new_entries = entries.returning(LedgerEntry.seq, LedgerEntry.id).cte("new_entries")
+        session.execute(insert(LotDraw).from_select(draws, (
+            select(new_entries.c.seq, due.c.lot_id, due.c.remaining)
+            .join_from(new_entries, new_ids, new_ids.c.txn_id == new_entries.c.id)
+            .join(due, due.c.n == new_ids.c.n))))
+    else:
+        session.execute(entries)
+        session.execute(insert(LotDraw).from_select(draws, (
+            select(LedgerEntry.seq, due.c.lot_id, due.c.remaining)
+            .select_from(numbered).join(LedgerEntry, LedgerEntry.id == txn_id))))
+    _emit_expired(session, due, now)
+    totals = (select(Lot.member_id, func.sum(Lot.remaining).label("points"))
+              .where(due_filter).group_by(Lot.member_id).subquery("expired"))
+    session.execute(update(Member).where(Member.id == totals.c.member_id, among(session, Member.id, member_ids))
+                    .values(balance=Member.balance - totals.c.points)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Lot).where(due_filter).values(remaining=0)
+                    .execution_options(synchronize_session=False))
+    return count
+
+
+def among(session: Session, column, values: list[str]):
+    """`column` IN `values`, as one bound parameter whatever their number."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(String)))
+    return column.in_(select(func.json_each(json.dumps(values)).table_valued("value").c.value))
+
+
+def numbered_ids(session: Session, ids: list[str]):
+    """`ids` as a table (n, txn_id), n counting from 1.
+
+    PostgreSQL unnests one array parameter (as a CTE, read once). SQLite's
+    json_each cannot be joined on position without a scan per row, so there
+    the ids go into a temporary table keyed by n (per connection, emptied
+    each time).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        unnested = func.unnest(literal(ids, ARRAY(String))).table_valued("txn_id", with_ordinality="n")
+        unnested = unnested.render_derived()
+        return select(unnested.c.txn_id, unnested.c.n).cte("new_ids")
+    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS new_entry_ids (n INTEGER PRIMARY KEY, txn_id TEXT NOT NULL)"))
+    session.execute(text("DELETE FROM new_entry_ids"))
+    session.execute(text("INSERT INTO new_entry_ids (n, txn_id) VALUES (:n, :txn_id)"),
+                    [{"n": n, "txn_id": txn_id} for n, txn_id in enumerate(ids, start=1)])
+    return table("new_entry_ids", column("n", Integer), column("txn_id", String))
+
+
+def _emit_expired(session: Session, due, now: datetime) -> None:
+    """One ``points.expired`` per member, when someone subscribes (before the balances move)."""
+    endpoints = [e for e in outbox.subscribed_endpoints(session) if "points.expired" in e.events]
+    if not endpoints:
+        return
+    rows = session.execute(
+        select(due.c.member_id, func.sum(due.c.remaining), func.count(), Member.balance)
+        .join(Member, Member.id == due.c.member_id)
+        .group_by(due.c.member_id, Member.balance).order_by(due.c.member_id)
+    )
+    for member_id, points, lots, balance in rows:
+        outbox.emit(session, "points.expired", member_id, {
+            "member_id": member_id, "points": int(points), "lots": int(lots),
+            "balance": int(balance) - int(points),
+        }, now, endpoints=endpoints)
+
+
+def expire_inactive(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
+                    max_batches: int | None = None) -> SweepResult:
+    """``inactive_after``: every lot of a member with no earning or spending for that long expires.
+
+    Activity is the latest ``earn`` or ``redeem`` entry, or positive
+    ``adjust``; a member who has none counts from enrolment. The lots expire
+    at the instant the inactivity period ended.
+    """
+    rules = active_rules(session)
+    program = rules.program
+    inactive_after = program.expiry.inactive_after if program.expiry else None
+    if inactive_after is None:
+        return SweepResult()
+    zone = program.timezone
+    # A day's margin covers DST; the exact instant is checked per member under the lock.
+    cutoff = Duration(-inactive_after.months, -inactive_after.days + 1).after(now.astimezone(zone))
+
+    def window(session: Session, cursor, limit: int):
+        ids = session.scalars(
+            select(Member.id)
+            .where(Member.balance > 0, keyset_after(cursor, Member.id),
+                   func.coalesce(last_activity(), Member.enrolled_at) <= cutoff)
+            .order_by(Member.id).limit(limit)
+        ).all()
+        return ids, ((ids[-1],) if ids else cursor)
+
+    def process(session: Session, batch: Batch) -> int:
+        rows = session.execute(
+            select(Member.id, func.coalesce(last_activity(), Member.enrolled_at))
+            .where(Member.id.in_(batch.member_ids), Member.balance > 0)
+        ).all()
+        ended = {member_id: inactive_after.after(active.astimezone(zone)).astimezone(UTC)
+                 for member_id, active in rows}
+        due = {member_id: at for member_id, at in ended.items() if at <= now}
+        for member_id, at in due.items():
+            session.execute(
+                update(Lot).where(Lot.member_id == member_id, LOT_HOLDS_POINTS,
+                                  Lot.expires_at.is_(None) | (Lot.expires_at > at))
+                .values(expires_at=at).execution_options(synchronize_session=False))
+        if not due:
+            return 0
+        days = f"{inactive_after.months} months" if inactive_after.months else f"{inactive_after.days} days"
+        return expire_due_lots(session, sorted(due), now, rules.version,
+                               reason=f"no earning or spending for {days}")
+
+    return sweep(session, window, process, batch_size=batch_size, max_batches=max_batches)
+
+
+def last_activity():
+    """The member's latest earning or spending (correlated to ``Member``)."""
+    earned_or_spent = LedgerEntry.type.in_(("earn", "redeem")) | (
+        (LedgerEntry.type == "adjust") & (LedgerEntry.points > 0))
+    return (select(func.max(LedgerEntry.created_at))
+            .where(LedgerEntry.member_id == Member.id, earned_or_spent)
+            .scalar_subquery())

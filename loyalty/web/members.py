@@ -1,0 +1,122 @@
+"""Member search, a member's ledger with an adjustment form, and the reward catalog."""
+
+import json
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from loyalty import clock
+from loyalty.errors import LoyaltyError
+from loyalty.extensions import db
+from loyalty.idempotency import fingerprint, run_once
+from loyalty.ids import new_id
+from loyalty.models import Member
+from loyalty.services import adjustments, history
+from loyalty.services.member_view import member_view
+from loyalty.services.members import normalize_email
+from loyalty.services.redemptions import reward_catalog
+from loyalty.services.rules import active_rules
+from loyalty.web import blp
+from loyalty.web.auth import actor, admin_required
+
+MAX_POINTS = 10_000_000
+
+
+def find_member(session: Session, reference: str) -> Member | None:
+    """A member by id, external id, email or phone."""
+    return session.scalar(select(Member).where(or_(
+        Member.id == reference, Member.external_id == reference,
+        Member.email == normalize_email(reference), Member.phone == reference,
+    )).limit(1))
+
+
+@blp.get("/members")
+@admin_required
+def member_search():
+    query = request.args.get("q", "").strip()
+    statement = select(Member).order_by(Member.enrolled_at.desc(), Member.id.desc()).limit(50)
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(or_(
+            Member.id == query, Member.external_id.ilike(pattern), Member.email.ilike(pattern),
+            Member.phone == query, Member.first_name.ilike(pattern), Member.last_name.ilike(pattern),
+        ))
+    return render_template("admin/members.html", query=query, members=db.session.scalars(statement).all())
+
+
+@blp.get("/members/<member_id>")
+@admin_required
+def member_page(member_id):
+    return _member_page(member_id)
+
+
+@blp.post("/members/<member_id>/adjustments")
+@admin_required
+def member_adjust(member_id):
+    """An adjustment from the form, applied once even if the form is sent twice (its key)."""
+    form = request.form
+    errors = {}
+    try:
+        points = int(form.get("points", ""))
+        if points == 0 or abs(points) > MAX_POINTS:
+            errors["points"] = "Give a number of points other than 0 (negative to take points away)."
+    except ValueError:
+        points, errors["points"] = 0, "Give a whole number of points, e.g. 40 or -40."
+    reason = form.get("reason", "").strip()
+    if not reason:
+        errors["reason"] = "A reason is required: it is shown in the member's history."
+    elif len(reason) > 500:
+        errors["reason"] = "Keep the reason under 500 characters."
+    key = form.get("idempotency_key", "")
+    if not 1 <= len(key) <= 255:
+        errors["points"] = "The form is incomplete: reload the page."
+    if errors:
+        return _member_page(member_id, errors=errors, form=form, status=422)
+
+    def work() -> tuple[int, str]:
+        entry, _ = adjustments.adjust(db.session(), active_rules(db.session()), member_id, points, reason,
+                                      actor(), clock.now())
+        return 201, json.dumps({"entry_id": entry.id, "points": entry.points})
+
+    body = json.dumps({"member_id": member_id, "points": points, "reason": reason}).encode()
+    try:
+        stored = run_once(db.session(), f"admin-web:{actor()}", key,
+                          fingerprint("POST", request.path, body), clock.now(), work)
+    except LoyaltyError as error:
+        return _member_page(member_id, errors={"points": error.message}, form=form, status=error.status)
+    if stored.replayed:
+        flash("That adjustment was already made (the form was sent twice); nothing more changed.")
+    else:
+        flash(f"Adjusted by {points:+,} points.")
+    return redirect(url_for("admin.member_page", member_id=member_id))
+
+
+@blp.get("/rewards")
+@admin_required
+def reward_list():
+    session = db.session
+    rules = active_rules(session)
+    return render_template("admin/rewards.html", rewards=reward_catalog(session, rules, None, clock.now()),
+                           program=rules.program)
+
+
+def _member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200):
+    session = db.session
+    member = session.get(Member, member_id)
+    if member is None:
+        return render_template("admin/error.html", error=_Missing(f"No member {member_id}.")), 404
+    program = active_rules(session).program
+    entries, next_cursor = history.entries(session, member_id, limit=50, cursor=request.args.get("cursor"))
+    return render_template(
+        "admin/member.html", member=member, view=member_view(session, program, member, clock.now()),
+        entries=entries, next_cursor=next_cursor, errors=errors or {}, form=form or {},
+        idempotency_key=new_id("adj"),
+    ), status
+
+
+class _Missing:
+    code, name = 404, "Not Found"
+
+    def __init__(self, description: str):
+        self.description = description

@@ -1,0 +1,109 @@
+/* The rules editor: CodeMirror with YAML highlighting, checked as you type, plus the
+   simulate and backtest panels. Every POST carries the session's CSRF token. */
+(function () {
+  "use strict";
+  var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var textarea = document.getElementById("yaml");
+  var problems = document.getElementById("problems");
+
+  function post(url, body, isJson) {
+    var headers = {"X-CSRF-Token": csrf};
+    if (isJson) headers["Content-Type"] = "application/json";
+    return fetch(url, {method: "POST", headers: headers, body: body, credentials: "same-origin"});
+  }
+
+  function showProblems(errors) {
+    problems.textContent = "";
+    if (!errors.length) {
+      var ok = document.createElement("p");
+      ok.className = "ok";
+      ok.textContent = "Valid: ready to simulate, backtest or publish.";
+      problems.appendChild(ok);
+      return;
+    }
+    var list = document.createElement("ul");
+    list.className = "problems";
+    errors.forEach(function (error) {
+      var item = document.createElement("li");
+      item.className = "error";
+      item.dataset.line = error.line || "";
+      var where = error.line ? "Line " + error.line + (error.column ? ", column " + error.column : "") + ": " : "";
+      item.textContent = where + (error.path ? error.path + ": " : "") + error.message;
+      if (error.line) {
+        item.tabIndex = 0;
+        item.addEventListener("click", function () { jumpTo(error.line, error.column); });
+      }
+      list.appendChild(item);
+    });
+    problems.appendChild(list);
+  }
+
+  var editor = null;
+  var marked = [];
+
+  function jumpTo(line, column) {
+    if (!editor) return;
+    editor.focus();
+    editor.setCursor({line: line - 1, ch: Math.max((column || 1) - 1, 0)});
+  }
+
+  function check(text, updateLinting, options, cm) {
+    post(textarea.dataset.checkUrl, JSON.stringify({yaml: text}), true)
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status === 401 ? "Your session has ended: sign in again."
+                                                                 : "Could not check the rules (" + response.status + ").");
+        return response.json();
+      })
+      .then(function (result) {
+        var errors = result.errors || [];
+        marked.forEach(function (handle) { cm.removeLineClass(handle, "background", "line-error"); });
+        marked = [];
+        var annotations = errors.filter(function (e) { return e.line; }).map(function (e) {
+          var line = Math.min(e.line - 1, cm.lastLine());
+          var from = Math.max((e.column || 1) - 1, 0);
+          marked.push(cm.addLineClass(line, "background", "line-error"));
+          return {from: CodeMirror.Pos(line, from), to: CodeMirror.Pos(line, cm.getLine(line).length),
+                  message: (e.path ? e.path + ": " : "") + e.message, severity: "error"};
+        });
+        updateLinting(cm, annotations);
+        showProblems(errors);
+      })
+      .catch(function (error) {
+        problems.textContent = error.message.indexOf("Failed to fetch") === -1 ? error.message
+                                                                               : "Could not reach the server.";
+      });
+  }
+
+  if (textarea && window.CodeMirror) {
+    editor = CodeMirror.fromTextArea(textarea, {
+      mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2, viewportMargin: Infinity,
+      extraKeys: {Tab: function (cm) { cm.replaceSelection("  "); }},
+      gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
+      lint: {getAnnotations: check, async: true, delay: 350}
+    });
+    window.rulesEditor = editor;
+  }
+
+  function currentYaml() { return editor ? editor.getValue() : textarea.value; }
+
+  function panel(formId, targetId) {
+    var form = document.getElementById(formId);
+    var target = document.getElementById(targetId);
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = new FormData(form);
+      data.append("yaml", currentYaml());
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      target.textContent = "Working…";
+      post(form.dataset.url, data, false)
+        .then(function (response) { return response.text(); })
+        .then(function (html) { target.innerHTML = html; })  /* server-rendered and escaped by Jinja */
+        .catch(function () { target.textContent = "The request failed: is the server up?"; })
+        .then(function () { button.disabled = false; });
+    });
+  }
+  panel("simulate-form", "simulation");
+  panel("backtest-form", "backtest-result");
+})();

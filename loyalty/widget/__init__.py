@@ -1,0 +1,42 @@
+"""The customer widget: one script a merchant's page includes, served with an ETag."""
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+SCRIPT = Path(__file__).resolve().parent / "static" / "widget.js"
+MAX_AGE_SECONDS = 300
+
+blp = Blueprint("widget", __name__, description="The customer widget")
+
+
+@lru_cache(maxsize=4)
+def _script(mtime_ns: int) -> tuple[bytes, str]:
+    body = SCRIPT.read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:32]
+
+
+def script() -> tuple[bytes, str]:
+    """The script and its ETag, re-read when the file changes (handy while editing it)."""
+    return _script(SCRIPT.stat().st_mtime_ns)
+
+
+@blp.route("/widget.js")
+class WidgetScript(MethodView):
+    @blp.response(200, content_type="text/javascript",
+                  description="The widget; ETag and a short public cache, 304 when unchanged.")
+    @blp.doc(security=[])
+    def get(self):
+        """The embeddable widget: `<script src=".../widget.js" defer>` plus `<div data-loyalty-widget data-token>`."""
+        body, etag = script()
+        response = Response(body, mimetype="text/javascript")
+        response.set_etag(etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = MAX_AGE_SECONDS
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        return response.make_conditional(request)
