@@ -1,6 +1,7 @@
 """The HTTP API: flask-smorest blueprints whose schemas are the OpenAPI document."""
 
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 
 from loyalty.api.schemas import ErrorSchema
 from loyalty.errors import error_body
@@ -57,6 +58,10 @@ class LoyaltyApi(Api):
 
 
 api = LoyaltyApi()
+
+# webargs ignores unknown query parameters by default; with unknown=None each
+# schema's own Meta decides, and ours refuse them, so `?limt=5` is a 422, not a silent default.
+Blueprint.ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
 
 #: One line per resource module, each exposing ``blp``; registered in this order.

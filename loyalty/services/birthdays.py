@@ -26,7 +26,7 @@ from loyalty.models import Event, Member
 from loyalty.models.types import UTCDateTime
 from loyalty.services.accrual import EventInput, apply_event
 from loyalty.services.rules import active_rules
-from loyalty.services.sweep import Batch, SweepResult, keyset_after, sweep
+from loyalty.services.sweep import SweepResult, keyset_after, sweep
 from loyalty.transactions import lock_members
 
 ACTION = "birthday"
@@ -74,9 +74,9 @@ def award_birthdays(session: Session, now: datetime, *, batch_size: int = BATCH_
         ).all()
         return ids, ((ids[-1],) if ids else cursor)
 
-    def process(session: Session, batch: Batch) -> int:
+    def process(session: Session, member_ids: list[str]) -> int:
         awarded = 0
-        for member in lock_members(session, batch.member_ids).values():
+        for member in lock_members(session, member_ids).values():
             awarded += _award(session, rules, member, today, now)
         return awarded
 

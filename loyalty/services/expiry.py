@@ -2,9 +2,9 @@
 
 The work is set-based: for a batch of locked members, a handful of SQL
 statements post one ``expire`` entry per due lot (its remainder, the
-member's running balance after it, the lot's rule, event and expiry),
-link entry and lot in ``lot_draws``, zero the lots and lower the cached
-balances. No lot is loaded into Python. The statements keep the ledger's
+member's running balance after it, and the lot's rule, event and expiry,
+which name the lot), zero the lots and lower the cached balances. No lot is
+loaded into Python. The statements keep the ledger's
 invariants (``loyalty/ledger.py``): balance = Σ entries and Σ active lot
 remainders = max(balance, 0), because a lot only holds points the balance
 covers, so taking its remainder out of both keeps them equal.
@@ -41,20 +41,25 @@ from sqlalchemy.orm import Session
 from loyalty import outbox
 from loyalty.engine.expiry import Duration
 from loyalty.ids import new_id
-from loyalty.models import LedgerEntry, Lot, LotDraw, Member
+from loyalty.models import LedgerEntry, Lot, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
 from loyalty.models.types import UTCDateTime
 from loyalty.services.rules import active_rules
-from loyalty.services.sweep import Batch, SweepResult, keyset_after, keyset_until, sweep
+from loyalty.services.sweep import SweepResult, keyset_after, sweep
 
 ACTOR = "jobs"
 COMMITTED_ENTRIES = "loyalty.ledger_entries"
-BATCH_SIZE = 5000
+BATCH_SIZE = 2000
 
 
 def expire_points(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
                   max_batches: int | None = None) -> SweepResult:
-    """Expire every lot due at `now`; `batch_size` counts lots, one transaction each."""
+    """Expire every lot due at `now`; counts lots expired.
+
+    A batch (one transaction) takes the members of the next `batch_size` due
+    lots, in expiry order, and expires all their due lots: a member's balance
+    is updated once per batch however many of their lots fall due.
+    """
     version = active_rules(session).version
 
     def window(session: Session, cursor, limit: int):
@@ -68,26 +73,20 @@ def expire_points(session: Session, now: datetime, *, batch_size: int = BATCH_SI
             return [], cursor
         return sorted({row.member_id for row in rows}), (rows[-1].expires_at, rows[-1].id)
 
-    def process(session: Session, batch: Batch) -> int:
-        window = None if batch.until is None else (batch.after, batch.until)
-        return expire_due_lots(session, batch.member_ids, now, version, window=window)
+    def process(session: Session, member_ids: list[str]) -> int:
+        return expire_due_lots(session, member_ids, now, version)
 
     return sweep(session, window, process, batch_size=batch_size, max_batches=max_batches)
 
 
 def expire_due_lots(session: Session, member_ids: list[str], now: datetime, rules_version: int,
-                    reason: str | None = None, window: tuple | None = None) -> int:
+                    reason: str | None = None) -> int:
     """Expire the due lots of members the caller has locked; returns how many lots expired.
 
-    `window` (after, until) limits it to lots in that range of the
-    (expires_at, id) order, so a batch is as big as the window that found
-    it. Also fit for one member on a write path (a redemption or an event)
-    that wants due points gone before it looks at the balance.
+    Also fit for one member on a write path (a redemption or an event) that
+    wants due points gone before it looks at the balance.
     """
     due_filter = and_(among(session, Lot.member_id, member_ids), LOT_HOLDS_POINTS, Lot.expires_at <= now)
-    if window is not None:
-        due_filter = and_(due_filter, keyset_after(window[0], Lot.expires_at, Lot.id),
-                          keyset_until(window[1], Lot.expires_at, Lot.id))
     count, points = session.execute(
         select(func.count(), func.coalesce(func.sum(Lot.remaining), 0)).select_from(Lot).where(due_filter)).one()
     if not count:
@@ -117,19 +116,7 @@ def expire_due_lots(session: Session, member_ids: list[str], now: datetime, rule
         .join(Member, Member.id == due.c.member_id)
         .where(among(session, Member.id, member_ids))
         .order_by(due.c.n))
-    draws = ["entry_seq", "lot_id", "points"]
-    if postgres:
-        # One statement: the draws join the entries it just inserted, not the whole ledger.
-        new_entries = entries.returning(LedgerEntry.seq, LedgerEntry.id).cte("new_entries")
-        session.execute(insert(LotDraw).from_select(draws, (
-            select(new_entries.c.seq, due.c.lot_id, due.c.remaining)
-            .join_from(new_entries, new_ids, new_ids.c.txn_id == new_entries.c.id)
-            .join(due, due.c.n == new_ids.c.n))))
-    else:
-        session.execute(entries)
-        session.execute(insert(LotDraw).from_select(draws, (
-            select(LedgerEntry.seq, due.c.lot_id, due.c.remaining)
-            .select_from(numbered).join(LedgerEntry, LedgerEntry.id == txn_id))))
+    session.execute(entries)
     _emit_expired(session, due, now)
     totals = (select(Lot.member_id, func.sum(Lot.remaining).label("points"))
               .where(due_filter).group_by(Lot.member_id).subquery("expired"))
@@ -210,10 +197,10 @@ def expire_inactive(session: Session, now: datetime, *, batch_size: int = BATCH_
         ).all()
         return ids, ((ids[-1],) if ids else cursor)
 
-    def process(session: Session, batch: Batch) -> int:
+    def process(session: Session, member_ids: list[str]) -> int:
         rows = session.execute(
             select(Member.id, func.coalesce(last_activity(), Member.enrolled_at))
-            .where(Member.id.in_(batch.member_ids), Member.balance > 0)
+            .where(Member.id.in_(member_ids), Member.balance > 0)
         ).all()
         ended = {member_id: inactive_after.after(active.astimezone(zone)).astimezone(UTC)
                  for member_id, active in rows}

@@ -16,7 +16,7 @@ from loyalty.ids import new_id
 from loyalty.models import Event, LedgerEntry, Lot
 from loyalty.models.jobs import LOT_PENDING
 from loyalty.services.rules import active_rules
-from loyalty.services.sweep import Batch, SweepResult, keyset_after, sweep
+from loyalty.services.sweep import SweepResult, keyset_after, sweep
 from loyalty.transactions import lock_members
 
 ACTOR = "jobs"
@@ -39,8 +39,8 @@ def release_pending(session: Session, now: datetime, *, batch_size: int = BATCH_
             return [], cursor
         return sorted({row.member_id for row in rows}), (rows[-1].available_at, rows[-1].id)
 
-    def process(session: Session, batch: Batch) -> int:
-        return release_members(session, batch.member_ids, now, version)
+    def process(session: Session, member_ids: list[str]) -> int:
+        return release_members(session, member_ids, now, version)
 
     return sweep(session, window, process, batch_size=batch_size, max_batches=max_batches)
 

@@ -1,18 +1,20 @@
 """Walking the members a job step has work for, one committed batch at a time.
 
-A step supplies two functions: ``window`` picks the next batch of candidate
-members after a cursor (without locking) and says where the batch ends,
-``process`` does the work for the members this run managed to lock. Each batch is one write transaction, so a
-run killed halfway leaves whole batches done and the rest for the next run,
-which finds them again because done work no longer matches ``window``.
+A step supplies two functions: ``window`` picks the next candidates after a
+cursor (without locking) and returns the cursor after them; ``process`` does
+the work for the members this run managed to lock. Each batch is one write
+transaction, so a run killed halfway leaves whole batches done and the rest
+for the next run, which finds them again: ``window`` only ever finds work
+not yet done.
 
 Locking: on PostgreSQL the candidates are locked with ``FOR UPDATE SKIP
 LOCKED`` in id order, the same row locks the accrual and redemption paths
-take, so nothing else changes those members' points meanwhile. A member
-another host's job (or a till) holds is skipped and tried again at the end
-of the run, for a few rounds, so two runs started together share the work
-and never do it twice. On SQLite the write transaction (``BEGIN IMMEDIATE``)
-already serializes every writer.
+take, so nothing else changes those members' points meanwhile. Members held
+elsewhere (another host's job, a till) are skipped; when a pass skipped
+any, another pass starts from the beginning, and finds only what is still
+undone, so two runs started together share the work and never do it twice.
+On SQLite the write transaction (``BEGIN IMMEDIATE``) already serializes
+every writer.
 """
 
 import time
@@ -26,27 +28,12 @@ from sqlalchemy.orm import Session
 from loyalty.models import Member
 from loyalty.transactions import write_transaction
 
-#: Rounds (and the pause between them) for members that were locked elsewhere.
-RETRY_ROUNDS = 20
-RETRY_PAUSE = 0.05
-
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Members to work on, and the window they came from: cursor positions (after, until].
-
-    A retry of members that were busy has no window (``until`` None): all
-    their due work is done then.
-    """
-
-    member_ids: list[str]
-    after: object = None
-    until: object = None
-
+#: Passes over the work while some members were held elsewhere, and the pause between them.
+PASSES = 20
+PAUSE = 0.05
 
 Window = Callable[[Session, object, int], tuple[Sequence[str], object]]
-Process = Callable[[Session, Batch], int]
+Process = Callable[[Session, list[str]], int]
 
 
 @dataclass
@@ -63,39 +50,27 @@ def sweep(session: Session, window: Window, process: Process, *, batch_size: int
           max_batches: int | None = None) -> SweepResult:
     """Run ``process`` over every batch ``window`` yields; ``max_batches`` stops early (a kill, in tests)."""
     result = SweepResult()
-    cursor = None
-    skipped: list[str] = []
-    while True:
-        if max_batches is not None and result.batches >= max_batches:
-            result.stopped = True
-            return result
-        with write_transaction(session):
-            candidates, until = window(session, cursor, batch_size)
-            if not candidates:
-                break
-            locked = lock_available(session, candidates)
-            skipped.extend(sorted(set(candidates) - set(locked)))
-            if locked:
-                result.done += process(session, Batch(locked, cursor, until))
-            session.expire_all()
-        cursor = until
-        result.batches += 1
-    for _ in range(RETRY_ROUNDS):
-        if not skipped:
-            break
-        time.sleep(RETRY_PAUSE)
-        still = []
-        for start in range(0, len(skipped), batch_size):
-            chunk = skipped[start:start + batch_size]
+    for number in range(PASSES):
+        if number:
+            time.sleep(PAUSE)
+        cursor, skipped = None, set()
+        while True:
+            if max_batches is not None and result.batches >= max_batches:
+                result.stopped = True
+                return result
             with write_transaction(session):
-                locked = lock_available(session, chunk)
-                still.extend(sorted(set(chunk) - set(locked)))
+                candidates, cursor = window(session, cursor, batch_size)
+                if not candidates:
+                    break
+                locked = lock_available(session, candidates)
+                skipped.update(set(candidates) - set(locked))
                 if locked:
-                    result.done += process(session, Batch(locked))
+                    result.done += process(session, locked)
                 session.expire_all()
             result.batches += 1
-        skipped = still
-    result.busy = len(skipped)
+        result.busy = len(skipped)
+        if not skipped:
+            break
     return result
 
 
@@ -115,13 +90,6 @@ def keyset_after(cursor, *columns):
     if cursor is None:
         return true()
     return _row(columns) > _row(columns, cursor)
-
-
-def keyset_until(cursor, *columns):
-    """The condition "at or before `cursor`" on the sort `columns` (None: no end)."""
-    if cursor is None:
-        return true()
-    return _row(columns) <= _row(columns, cursor)
 
 
 def _row(columns, values=None):

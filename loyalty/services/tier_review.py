@@ -22,7 +22,7 @@ from loyalty import outbox
 from loyalty.engine import Program
 from loyalty.models import Member, TierChange
 from loyalty.services.rules import active_rules
-from loyalty.services.sweep import Batch, SweepResult, keyset_after, sweep
+from loyalty.services.sweep import SweepResult, keyset_after, sweep
 from loyalty.services.tiers import current_tier, qualifying_points, upgrade_if_qualified
 from loyalty.transactions import lock_members
 
@@ -44,8 +44,8 @@ def review_tiers(session: Session, now: datetime, *, batch_size: int = BATCH_SIZ
             return [], cursor
         return [row.id for row in rows], (rows[-1].tier_expires_at, rows[-1].id)
 
-    def process(session: Session, batch: Batch) -> int:
-        members = lock_members(session, batch.member_ids)
+    def process(session: Session, member_ids: list[str]) -> int:
+        members = lock_members(session, member_ids)
         return sum(len(review_member(session, program, member, now)) for member in members.values())
 
     return sweep(session, window, process, batch_size=batch_size, max_batches=max_batches)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from loyalty.extensions import db
-from loyalty.models import LedgerEntry, Lot, LotDraw, Member, TierChange
+from loyalty.models import LedgerEntry, Lot, Member, TierChange
 from loyalty.services import rules as rules_service
 from loyalty.transactions import write_transaction
 from loyalty.verification import verify_ledger
@@ -117,16 +117,22 @@ class Jobs:
             db.session.remove()
         return [tuple(row) for row in rows]
 
-    def expire_draws_per_lot(self) -> dict[int, int]:
-        """lot id → how many expire entries drew on it."""
+    def expired_once(self) -> int:
+        """How many lots expired, after checking each did so once (for lots nothing else drew on)."""
         with self.app.app_context():
-            rows = db.session.execute(
-                sa.select(LotDraw.lot_id, sa.func.count())
-                .join(LedgerEntry, LedgerEntry.seq == LotDraw.entry_seq)
-                .where(LedgerEntry.type == "expire").group_by(LotDraw.lot_id)
-            ).all()
+            session = db.session()
+            entries = session.scalar(sa.select(sa.func.count()).where(LedgerEntry.type == "expire"))
+            per_member = dict(session.execute(
+                sa.select(LedgerEntry.member_id, -sa.func.sum(LedgerEntry.points))
+                .where(LedgerEntry.type == "expire").group_by(LedgerEntry.member_id)).all())
+            emptied = session.execute(
+                sa.select(Lot.member_id, sa.func.count(), sa.func.sum(Lot.points))
+                .where(Lot.status == "active", Lot.remaining == 0, Lot.expires_at.is_not(None))
+                .group_by(Lot.member_id)).all()
             db.session.remove()
-        return dict(rows)
+        assert entries == sum(count for _, count, _ in emptied)
+        assert per_member == {member_id: points for member_id, _, points in emptied}
+        return entries
 
     def assert_ledger_whole(self) -> None:
         """balance = Σ entries and Σ active lots = max(balance, 0) for every member; running balances chain."""
