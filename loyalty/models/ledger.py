@@ -24,6 +24,7 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_member_seq", "member_id", "seq"),
+        Index("ix_ledger_entries_created_at", "created_at"),  # reports sum entries by time window
         CheckConstraint(
             "type IN ('earn', 'redeem', 'void', 'reverse', 'expire', 'adjust')", name="entry_type"
         ),

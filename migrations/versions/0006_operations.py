@@ -1,7 +1,7 @@
 """operations: outgoing webhooks (endpoints, outbox, deliveries, attempts)
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-24 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0001'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
