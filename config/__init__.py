@@ -56,7 +56,7 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "loyalty"
     RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY") or "fixed-window"
-    RATELIMIT_PER_KEY = os.environ.get("RATELIMIT_PER_KEY") or "1200 per minute"
+    RATELIMIT_PER_KEY = os.environ.get("RATELIMIT_PER_KEY") or "12000 per minute"
     RATELIMIT_PER_WIDGET_TOKEN = os.environ.get("RATELIMIT_PER_WIDGET_TOKEN") or "120 per minute"
     RATELIMIT_PER_ADDRESS = os.environ.get("RATELIMIT_PER_ADDRESS") or "300 per minute"
     RATELIMIT_HEADERS_ENABLED = True

@@ -1,10 +1,11 @@
-"""Scheduled jobs: ``flask --app app jobs run [--now RFC3339] [--batch-size N] [--step NAME]``.
+"""Scheduled jobs: ``flask --app app jobs run [--now RFC3339] [--batch-size N] [--step NAME] [--workers N]``.
 
 ``STEPS`` is the registry, run in its order. A step is a service function
 ``run(session, now, *, batch_size=…) -> SweepResult | int`` (the count of
-what it did) that commits its own batches, is idempotent
-(running it twice, or late, changes nothing more than running it once on
-time) and is safe to run from several hosts at once. To add one, append it::
+what it did) that commits its own batches, is idempotent (running it twice,
+or late, changes nothing more than running it once on time) and is safe to
+run from several hosts, or ``--workers`` threads, at once. To add one,
+append it::
 
     STEPS.append(Step("deliver-webhooks", "deliveries sent", deliver_due))
 
@@ -13,12 +14,14 @@ Every step sees the same ``now``: the clock when the run starts, or
 points early).
 """
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
@@ -85,22 +88,58 @@ class StepReport:
 
 
 def run_steps(session: Session, now: datetime, *, batch_size: int | None = None,
-              only: tuple[str, ...] = ()) -> list[StepReport]:
-    """Run the registered steps in order; a failing step is reported and the others still run."""
+              only: tuple[str, ...] = (), workers: int = 1, app=None) -> list[StepReport]:
+    """Run the registered steps in order; a failing step is reported and the others still run.
+
+    With ``workers`` > 1 each step runs in that many threads at once, each
+    with its own session (``app`` gives them their app context): the steps
+    are safe to run concurrently, so on PostgreSQL they share the work.
+    """
     reports = []
+    options = {"batch_size": batch_size} if batch_size else {}
     for step in STEPS:
         if only and step.name not in only:
             continue
         started = time.perf_counter()
         try:
-            outcome = step.run(session, now, **({"batch_size": batch_size} if batch_size else {}))
+            if workers > 1:
+                result = _in_threads(app, step, now, options, workers)
+            else:
+                result = _as_result(step.run(session, now, **options))
         except Exception as error:  # noqa: BLE001 - one broken step must not stop expiry or tiers
             session.rollback()
             reports.append(StepReport(step, None, time.perf_counter() - started, f"{type(error).__name__}: {error}"))
             continue
-        result = outcome if isinstance(outcome, SweepResult) else SweepResult(done=int(outcome or 0))
         reports.append(StepReport(step, result, time.perf_counter() - started))
     return reports
+
+
+def _as_result(outcome) -> SweepResult:
+    return outcome if isinstance(outcome, SweepResult) else SweepResult(done=int(outcome or 0))
+
+
+def _in_threads(app, step: Step, now: datetime, options: dict, workers: int) -> SweepResult:
+    results: list[SweepResult | None] = [None] * workers
+    errors: list[Exception] = []
+
+    def work(index: int) -> None:
+        with app.app_context():
+            try:
+                results[index] = _as_result(step.run(db.session(), now, **options))
+            except Exception as error:  # noqa: BLE001 - raised in the caller below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(i,), name=f"{step.name}-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return SweepResult(done=sum(r.done for r in results), batches=sum(r.batches for r in results),
+                       busy=max(r.busy for r in results), stopped=any(r.stopped for r in results))
 
 
 def parse_now(text: str | None) -> datetime:
@@ -125,7 +164,9 @@ jobs = AppGroup("jobs", help="Scheduled work: expiry, tiers, pending points, bir
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
               help="Rows per transaction (each step has its own default).")
 @click.option("--step", "only", multiple=True, metavar="NAME", help="Run only this step (repeatable; see jobs list).")
-def jobs_run(now_text, batch_size, only):
+@click.option("--workers", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Run each step in this many threads at once (PostgreSQL: use more cores).")
+def jobs_run(now_text, batch_size, only, workers):
     """Run every step once; safe to run often, late, or from several hosts at once."""
     unknown = set(only) - {step.name for step in STEPS}
     if unknown:
@@ -133,7 +174,8 @@ def jobs_run(now_text, batch_size, only):
                                  param_hint="--step")
     now = parse_now(now_text)
     click.echo(f"jobs run as of {clock.to_rfc3339(now)}")
-    reports = run_steps(db.session, now, batch_size=batch_size, only=only)
+    reports = run_steps(db.session, now, batch_size=batch_size, only=only, workers=workers,
+                        app=current_app._get_current_object())
     for report in reports:
         click.echo(report.line(), err=report.error is not None)
     if any(report.error for report in reports):

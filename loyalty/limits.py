@@ -18,8 +18,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from loyalty.errors import LoyaltyError, RateLimited
 from loyalty.extensions import limiter
 
-#: Paths no limit applies to: probes, scrapes and the documentation.
-EXEMPT_PREFIXES = ("/healthz", "/metrics", "/docs", "/openapi.json")
+#: Paths no limit applies to: probes, scrapes, the documentation, and Stripe's webhook
+#: (its signature is checked first and cheaply; a 429 there would only delay points).
+EXEMPT_PREFIXES = ("/healthz", "/metrics", "/docs", "/openapi.json", "/v1/webhooks/stripe")
 
 
 def init_app(app: Flask) -> None:

@@ -202,3 +202,32 @@ def admin_api(app, admin_key) -> ApiClient:
 
 def awarded_by_rule(response_json) -> dict[str, int]:
     return {a["rule_id"]: a["points"] for a in response_json["awarded"]}
+
+
+CHROMIUM = os.environ.get("LOYALTY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def browser_unavailable(reason: str):
+    """Skip on a developer's machine without a browser; in CI a missing browser is a failure."""
+    message = f"browser tests: {reason} (run `make browser`)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium per test process, shared by the widget and /admin tests:
+    Playwright's sync API allows a single running instance per process."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("the playwright package is not installed")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        browser_unavailable(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        # Root (CI, containers) cannot use Chromium's user-namespace sandbox.
+        args = (["--no-sandbox"] if os.geteuid() == 0 else []) + ["--disable-dev-shm-usage"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        yield browser
+        browser.close()

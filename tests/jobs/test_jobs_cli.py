@@ -69,3 +69,15 @@ def test_a_failing_step_is_reported_and_the_others_still_run(runner, jobs, at):
 def test_list_names_the_steps_in_order(runner):
     result = runner.invoke(args=["jobs", "list"])
     assert [line.split()[0] for line in lines(result)] == [step.name for step in STEPS]
+
+
+def test_workers_share_a_step_and_expire_each_lot_once(runner, jobs, at, db_backend):
+    members = jobs.seed(8, EARNED, dollars=10)
+    with at("2027-06-01T00:00:00Z"):
+        result = runner.invoke(args=["jobs", "run", "--now", "2027-05-04T16:00:00Z", "--step", "expire-points",
+                                     "--workers", "2", "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert lines(result)[1].split()[1] == "16"
+    assert jobs.expired_once() == 16
+    assert {jobs.member(m).balance for m in members} == {0}
+    jobs.assert_ledger_whole()

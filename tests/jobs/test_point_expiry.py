@@ -7,7 +7,13 @@ are what the New York clock in rules/program.yaml says.
 
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from loyalty.extensions import db
+from loyalty.ids import new_id
+from loyalty.models import OutboxEvent, WebhookEndpoint
 from loyalty.services.expiry import expire_points
+from loyalty.services.tier_review import review_tiers
 from tests.jobs.conftest import WELCOME, utc
 
 SECOND = timedelta(seconds=1)
@@ -165,3 +171,24 @@ def test_the_member_shows_what_expires_in_the_next_30_days(api, jobs, at, db_bac
         page = api.get(f"/v1/members/{member_id}/transactions?type=expire").get_json()["data"]
         assert [(t["points"], t["expires_at"], t["actor"]) for t in page] == [
             (-10, "2027-05-04T16:00:00Z", "jobs"), (-50, "2027-05-04T16:00:00Z", "jobs")]
+
+
+def test_subscribers_hear_of_expired_points_and_tier_changes(api, jobs, at, db_backend):
+    with jobs.app.app_context():
+        db.session.add(WebhookEndpoint(id=new_id("whe"), url="https://crm.example.com/hook", secret="s" * 32,
+                                       events=["points.expired", "tier.changed"],
+                                       created_at=utc("2026-05-01T00:00:00Z")))
+        db.session.commit()
+        db.session.remove()
+    member_id = enroll_and_buy(api, at, "2026-05-04T16:00:00Z", dollars=600)     # silver, 650 points
+    jobs.run(expire_points, "2027-05-04T16:00:00Z")
+    jobs.run(review_tiers, "2027-05-04T16:00:00Z")
+    with jobs.app.app_context():
+        events = [(e.type, e.data) for e in db.session.scalars(
+            sa.select(OutboxEvent).where(OutboxEvent.member_id == member_id).order_by(OutboxEvent.seq))]
+        db.session.remove()
+    expired = [data for kind, data in events if kind == "points.expired"]
+    assert expired == [{"member_id": member_id, "points": 650, "lots": 2, "balance": 0}]
+    changed = [data for kind, data in events if kind == "tier.changed"]
+    assert [(c["from"], c["to"], c["reason"]) for c in changed] == [
+        ("member", "silver", "upgrade"), ("silver", "member", "downgrade")]
