@@ -73,5 +73,9 @@ bench-deps:
 bench-http: install bench-deps
 	$(BIN)/python bench/http_load.py
 
+## make bench-expiry: the expiry job on 1,000,000 lots, SQLite and PostgreSQL (LOYALTY_BENCH_DATABASE_URL)
+bench-expiry: install
+	$(BIN)/python bench/expiry.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

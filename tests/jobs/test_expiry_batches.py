@@ -1,11 +1,21 @@
 """Expiry in batches: a run stopped after N batches resumes; two runs at once expire nothing twice."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from loyalty.extensions import db
+from loyalty.models import LedgerEntry
 from loyalty.services.expiry import expire_points
 
+ROOT = Path(__file__).resolve().parents[2]
 EARNED = "2026-05-04T16:00:00Z"
 DUE = "2027-05-04T16:00:00Z"  # 12 months on, New York clock
 
@@ -76,3 +86,38 @@ def test_redemptions_racing_the_expiry_never_spend_an_expiring_lot_twice(api, jo
         assert jobs.member(member_id).balance == 200 - 150
     assert expired.done == len(members) * 2
     jobs.assert_ledger_whole()
+
+
+def test_a_jobs_process_killed_mid_run_loses_nothing_and_doubles_nothing(jobs, database_url, db_backend):
+    """`flask jobs run` is SIGKILLed between or inside batches; the next run expires the rest, once."""
+    members = jobs.seed(30, "2025-06-02T16:00:00Z", dollars=3)   # due 2026-06-02: in the past, as --now must be
+    env = {**os.environ, "LOYALTY_ENV": "production", "SECRET_KEY": "jobs-test", "DATABASE_URL": database_url,
+           "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "jobs", "run", "--step", "expire-points",
+         "--batch-size", "1", "--now", "2026-06-02T16:00:00Z"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while expire_entries(jobs) < 2 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    done_before = expire_entries(jobs)
+    assert 0 < done_before < 60, process.stderr.read().decode()
+    jobs.assert_ledger_whole()
+
+    rest = jobs.run(expire_points, "2026-06-02T16:00:00Z")
+    assert done_before + rest.done == 60
+    assert jobs.expired_once() == 60
+    assert {jobs.member(m).balance for m in members} == {0}
+
+
+def expire_entries(jobs) -> int:
+    with jobs.app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).where(LedgerEntry.type == "expire"))
+        db.session.remove()
+    return count
