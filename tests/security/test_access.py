@@ -3,8 +3,6 @@
 import logging
 import re
 
-import pytest
-
 from tests.conftest import _create_key
 
 #: Operations a `pos` key may not call (contract: rules, adjustments, reports, keys and

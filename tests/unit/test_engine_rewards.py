@@ -67,7 +67,8 @@ def test_availability_is_checked_on_the_program_calendar():
      "unknown tier 'silvr' — did you mean 'silver'?"),
     ("  - id: a\n    name: A\n    points_cost: 10\n    type: free_item\n    stripe: true\n", "true",
      "only fixed_discount, percent_discount, store_credit rewards can be issued through Stripe"),
-    ("  - id: a\n    name: A\n    points_cost: 10\n    type: free_item\n    available: {from: 2026-12-26, to: 2026-12-20}\n",
+    ("  - id: a\n    name: A\n    points_cost: 10\n    type: free_item\n"
+     "    available: {from: 2026-12-26, to: 2026-12-20}\n",
      "to: 2026-12-20", "the offer ends (2026-12-20) before it starts (2026-12-26)"),
     ("  - id: a\n    name: A\n    points_cost: 10\n    type: free_item\n    colour: red\n", "colour",
      "unknown key 'colour'"),
