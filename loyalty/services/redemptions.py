@@ -148,7 +148,8 @@ def expire_unused(session: Session, now: datetime, limit: int = 1000) -> int:
     """Codes never used within their validity become ``expired``; their points stay spent."""
     due = select(Redemption.id).where(Redemption.status == "issued", Redemption.expires_at <= now).limit(limit)
     return session.execute(
-        update(Redemption).where(Redemption.id.in_(due)).values(status="expired")
+        # status is checked again on the row itself: a void committed meanwhile must win.
+        update(Redemption).where(Redemption.id.in_(due), Redemption.status == "issued").values(status="expired")
         .execution_options(synchronize_session=False, preserve_rowcount=True)
     ).rowcount
 
