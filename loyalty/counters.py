@@ -1,66 +1,66 @@
-"""Per-member counters kept in the database: rule limits, caps, qualifying points."""
+"""Per-member counters kept in the database: rule limits, caps, qualifying points.
 
+These run on every accrual, so their SQL is written once here (the same text
+serves SQLite and PostgreSQL) instead of being rebuilt per call.
+"""
+
+from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Date, String, bindparam, column, text
 from sqlalchemy.orm import Session
 
-from loyalty.models import QualifyingPoints, RuleUsage
+USAGE_FOR = text(
+    "SELECT counter_id, period_key, used FROM rule_usage"
+    " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods"
+).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True)).columns(
+    column("counter_id", String), column("period_key", String), column("used", BigInteger))
+
+ADD_USAGE = text(
+    "INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
+    " VALUES (:member_id, :counter_id, :period_key, :amount)"
+    " ON CONFLICT (member_id, counter_id, period_key) DO UPDATE SET used = rule_usage.used + excluded.used"
+)
+
+ADD_QUALIFYING = text(
+    "INSERT INTO qualifying_points (member_id, day, points) VALUES (:member_id, :day, :points)"
+    " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points"
+).bindparams(bindparam("day", type_=Date))
+
+QUALIFYING_TOTAL = text(
+    "SELECT coalesce(sum(points), 0) FROM qualifying_points"
+    " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day"
+).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
-def _upsert(session: Session, model, values: dict, keys: list[str], column: str) -> None:
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    statement = insert(model).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={column: getattr(model, column) + statement.excluded[column]},
-    )
-    session.execute(statement)
-
-
-def usage_for(session: Session, member_id: str, keys) -> dict[tuple[str, str], int]:
+def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     keys = list(keys)
     if not keys:
         return {}
-    periods = {period for _, period in keys}
-    counters = {counter for counter, _ in keys}
-    rows = session.execute(
-        select(RuleUsage.counter_id, RuleUsage.period_key, RuleUsage.used).where(
-            RuleUsage.member_id == member_id,
-            RuleUsage.counter_id.in_(counters),
-            RuleUsage.period_key.in_(periods),
-        )
-    )
+    rows = session.execute(USAGE_FOR, {
+        "member_id": member_id,
+        "counters": sorted({counter for counter, _ in keys}),
+        "periods": sorted({period for _, period in keys}),
+    })
     return {(counter, period): used for counter, period, used in rows}
 
 
 def add_usage(session: Session, member_id: str, counter_id: str, period_key: str, amount: int) -> None:
-    _upsert(
-        session,
-        RuleUsage,
-        {"member_id": member_id, "counter_id": counter_id, "period_key": period_key, "used": amount},
-        ["member_id", "counter_id", "period_key"],
-        "used",
-    )
+    add_usages(session, [(member_id, counter_id, period_key, amount)])
+
+
+def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
+    """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement."""
+    params = [{"member_id": m, "counter_id": c, "period_key": p, "amount": a} for m, c, p, a in increments]
+    if params:
+        session.execute(ADD_USAGE, params)
 
 
 def add_qualifying(session: Session, member_id: str, day: date, points: int) -> None:
-    _upsert(
-        session,
-        QualifyingPoints,
-        {"member_id": member_id, "day": day, "points": points},
-        ["member_id", "day"],
-        "points",
-    )
+    session.execute(ADD_QUALIFYING, {"member_id": member_id, "day": day, "points": points})
 
 
 def qualifying_total(session: Session, member_id: str, first_day: date, last_day: date) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(QualifyingPoints.points), 0)).where(
-            QualifyingPoints.member_id == member_id,
-            QualifyingPoints.day >= first_day,
-            QualifyingPoints.day <= last_day,
-        )
-    )
+    total = session.execute(QUALIFYING_TOTAL,
+                            {"member_id": member_id, "first_day": first_day, "last_day": last_day}).scalar()
     return int(total)

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -102,8 +103,36 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with sqlite_foreign_keys_deferred_to_check(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+                check_sqlite_foreign_keys(connection)
+
+
+@contextmanager
+def sqlite_foreign_keys_deferred_to_check(connection):
+    """SQLite changes a column by rebuilding the table, which foreign keys pointing at it forbid.
+
+    Enforcement is switched off for the migration (it must be, before the
+    transaction begins) and replaced by ``PRAGMA foreign_key_check`` before
+    the commit, then switched back on for the pooled connection.
+    """
+    if connection.dialect.name != 'sqlite':
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute('PRAGMA foreign_keys=OFF')
+    try:
+        yield
+    finally:
+        raw.execute('PRAGMA foreign_keys=ON')
+
+
+def check_sqlite_foreign_keys(connection):
+    if connection.dialect.name == 'sqlite':
+        broken = connection.exec_driver_sql('PRAGMA foreign_key_check').all()
+        if broken:
+            raise RuntimeError(f'migration left rows pointing nowhere: {broken[:10]}')
 
 
 if context.is_offline_mode():

@@ -144,7 +144,7 @@ class EventCollection(MethodView):
                 "member": member_view(context.session(), rules.program, outcome.member, now),
             }
 
-        return write(201, EventResultSchema(), work)
+        return write(201, EventResultSchema, work)
 
 
 @blp.route("/preview")
@@ -189,4 +189,4 @@ class EventRefunds(MethodView):
                 "member": member_view(context.session(), rules.program, outcome.member, now),
             }
 
-        return write(201, RefundResultSchema(), work)
+        return write(201, RefundResultSchema, work)

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from functools import cache
 
 import marshmallow as ma
 from flask import Response, g, request
@@ -33,13 +34,21 @@ def idempotency_key(required: bool) -> str | None:
     return key
 
 
-def write(status: int, schema: ma.Schema, work: Callable[[], object], *, key_required: bool = True) -> Response:
-    """Run ``work`` in one write transaction and answer with ``schema.dump`` of its result.
+@cache
+def _schema(schema_class: type[ma.Schema]) -> ma.Schema:
+    """One instance per schema class: building a schema (and its nested ones) costs more than a dump."""
+    return schema_class()
+
+
+def write(status: int, schema_class: type[ma.Schema], work: Callable[[], object], *,
+          key_required: bool = True) -> Response:
+    """Run ``work`` in one write transaction and answer with the schema's dump of its result.
 
     With an Idempotency-Key, the stored first response is replayed for a
     retry of the same request and a different request with the key is refused.
     """
     key = idempotency_key(key_required)
+    schema = _schema(schema_class)
 
     def run() -> tuple[int, str]:
         return status, json.dumps(schema.dump(work()), separators=(",", ":"))

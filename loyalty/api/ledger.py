@@ -85,4 +85,4 @@ class MemberAdjustments(MethodView):
             return {"transaction": entry,
                     "member": member_view(context.session(), rules.program, member, now)}
 
-        return write(201, AdjustmentResultSchema(), work)
+        return write(201, AdjustmentResultSchema, work)

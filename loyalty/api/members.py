@@ -62,7 +62,7 @@ class MemberCollection(MethodView):
                                     context.actor(), now)
             return member_view(context.session(), rules.program, member, now)
 
-        return write(201, MemberSchema(), work, key_required=False)
+        return write(201, MemberSchema, work, key_required=False)
 
     @requires("pos")
     @blp.arguments(MemberQuerySchema, location="query")
@@ -100,4 +100,4 @@ class MemberItem(MethodView):
             member = members.update(context.session(), rules, member_id, changes, context.actor(), now)
             return member_view(context.session(), rules.program, member, now)
 
-        return write(200, MemberSchema(), work, key_required=False)
+        return write(200, MemberSchema, work, key_required=False)

@@ -63,7 +63,7 @@ class MemberErasure(MethodView):
             current_app.logger.info("member erased", extra={"member_id": member_id, "actor": context.actor()})
             return member_view(context.session(), rules.program, member, now)
 
-        return write(200, MemberSchema(), work, key_required=False)
+        return write(200, MemberSchema, work, key_required=False)
 
 
 @blp.route("/<member_id>/export")

@@ -95,7 +95,7 @@ def redeem_for(member_id: str, reward_id: str):
         return redemptions.redeem(context.session(), context.rules(), member_id, reward_id,
                                   context.actor(), clock.now(), stripe_gateway()).redemption
 
-    return write(201, RedemptionSchema(), work)
+    return write(201, RedemptionSchema, work)
 
 
 @blp.route("/rewards")
@@ -153,7 +153,7 @@ class RedemptionComplete(MethodView):
     @error_responses(blp, 404, 409)
     def post(self, redemption_id):
         """Applied at checkout. Completing a completed redemption again changes nothing."""
-        return write(200, RedemptionSchema(), lambda: redemptions.complete(
+        return write(200, RedemptionSchema, lambda: redemptions.complete(
             context.session(), redemption_id, context.actor(), clock.now()), key_required=False)
 
 
@@ -165,6 +165,6 @@ class RedemptionVoid(MethodView):
     @error_responses(blp, 400, 404, 409, 502)
     def post(self, redemption_id):
         """Cancel: the points return to the lots they left, with their original expiry."""
-        return write(200, RedemptionSchema(), lambda: redemptions.void(
+        return write(200, RedemptionSchema, lambda: redemptions.void(
             context.session(), context.rules(), redemption_id, context.actor(), clock.now(),
             stripe_gateway()).redemption)

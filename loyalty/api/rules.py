@@ -128,7 +128,7 @@ class ActiveRulesView(MethodView):
             row = rules_service.publish(context.session(), data["yaml"], context.actor(), data.get("note"))
             return _version_view(row, row.version)
 
-        return write(201, RulesVersionSchema(), work, key_required=False)
+        return write(201, RulesVersionSchema, work, key_required=False)
 
 
 @blp.route("/validate")
@@ -253,4 +253,4 @@ class ActivateVersion(MethodView):
             row = rules_service.activate(context.session(), version, context.actor())
             return _version_view(row, row.version)
 
-        return write(201, RulesVersionSchema(), work, key_required=False)
+        return write(201, RulesVersionSchema, work, key_required=False)

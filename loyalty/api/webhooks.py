@@ -101,7 +101,7 @@ class EndpointCollection(MethodView):
             return endpoints.create_endpoint(context.session(), data["url"], data["events"],
                                              data.get("description"), context.actor(), clock.now())
 
-        return write(201, EndpointWithSecretSchema(), work, key_required=False)
+        return write(201, EndpointWithSecretSchema, work, key_required=False)
 
     @requires("admin")
     @blp.arguments(PageQuerySchema, location="query")
@@ -143,7 +143,7 @@ class EndpointSecret(MethodView):
         def work():
             return endpoints.rotate_secret(context.session(), endpoint_id, clock.now(), grace)
 
-        return write(200, EndpointWithSecretSchema(), work, key_required=False)
+        return write(200, EndpointWithSecretSchema, work, key_required=False)
 
 
 @blp.route("/webhook-endpoints/<endpoint_id>/deliveries")
@@ -181,4 +181,4 @@ class DeliveryRedeliver(MethodView):
         def work():
             return endpoints.redeliver(context.session(), delivery_id, clock.now())
 
-        return write(202, DeliverySchema(), work, key_required=False)
+        return write(202, DeliverySchema, work, key_required=False)

@@ -3,7 +3,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
 from loyalty.extensions import db
-from loyalty.models.types import UTCDateTime
+from loyalty.models.types import PackedJSON, UTCDateTime
 
 
 class Event(db.Model):
@@ -24,7 +24,7 @@ class Event(db.Model):
     items = mapped_column(JSON)
     attributes = mapped_column(JSON)
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    explanation = mapped_column(JSON, nullable=False)
+    explanation = mapped_column(PackedJSON, nullable=False)
     actor: Mapped[str | None] = mapped_column(String(100))
 
     #: Points its spend rules gave the member: what refunds reverse in proportion.

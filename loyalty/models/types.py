@@ -1,8 +1,10 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+import json
+import zlib
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary
 from sqlalchemy.types import TypeDecorator
 
 #: An auto-incrementing 64-bit key; SQLite only auto-increments ``INTEGER PRIMARY KEY``.
@@ -29,3 +31,29 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class PackedJSON(TypeDecorator):
+    """JSON stored zlib-compressed: for large, write-once values never queried by content.
+
+    An event's explanation is a few hundred bytes of repetitive English; packed
+    it takes less than half the space, which matters on a table that grows
+    with every purchase.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return pack_json(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return json.loads(zlib.decompress(value))
+
+
+def pack_json(value) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), 9)

@@ -159,9 +159,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         if awards:
             ledger.credit(session, person, [_credit(a) for a in awards], posting)
             outbox.emit(session, "points.earned", person_id, _earned_data(event, person, awards), now)
-    for increment in evaluation.usage:
-        counters.add_usage(session, increment.member_id, increment.counter_id,
-                           increment.period_key, increment.amount)
+    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     if qualifying:
         counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)

@@ -2,14 +2,24 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, column, text
 from sqlalchemy.orm import Session
 
 from loyalty.engine import Program, lifecycle_stage
-from loyalty.models import Lot, Member
+from loyalty.models import Member
+from loyalty.models.types import UTCDateTime
 from loyalty.services.tiers import current_tier, qualifying_points
 
 EXPIRING_SOON = timedelta(days=30)
+
+#: Every member view shows this, so its SQL is built once.
+EXPIRING_SOON_LOTS = text(
+    "SELECT expires_at, sum(remaining) AS points FROM lots"
+    " WHERE member_id = :member_id AND status = 'active' AND remaining > 0"
+    " AND expires_at > :now AND expires_at <= :until"
+    " GROUP BY expires_at ORDER BY expires_at"
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime)).columns(
+    column("expires_at", UTCDateTime), column("points", BigInteger))
 
 
 def member_view(session: Session, program: Program, member: Member, now: datetime) -> dict:
@@ -43,13 +53,7 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
 
 
 def expiring_soon(session: Session, member_id: str, now: datetime) -> list[dict]:
-    rows = session.execute(
-        select(Lot.expires_at, func.sum(Lot.remaining))
-        .where(Lot.member_id == member_id, Lot.status == "active", Lot.remaining > 0,
-               Lot.expires_at > now, Lot.expires_at <= now + EXPIRING_SOON)
-        .group_by(Lot.expires_at)
-        .order_by(Lot.expires_at)
-    )
+    rows = session.execute(EXPIRING_SOON_LOTS, {"member_id": member_id, "now": now, "until": now + EXPIRING_SOON})
     return [{"points": int(points), "expires_at": expires_at} for expires_at, points in rows]
 
 
