@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from loyalty.errors import NotFound, ValidationFailed
@@ -14,6 +14,8 @@ from loyalty.models import ApiKey
 from loyalty.models.api_key import SCOPES
 
 KEY_PREFIX = "lk"
+#: Every API request runs it: built once.
+KEY_BY_HASH = text("SELECT name, scope, key_hash, revoked_at FROM api_keys WHERE key_hash = :digest")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def revoke_key(session: Session, name: str, now: datetime) -> ApiKey:
 def authenticate(session: Session, secret: str) -> Principal | None:
     """The principal for a presented key, or None. The hash is compared in constant time."""
     digest = hash_key(secret)
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    key = session.execute(KEY_BY_HASH, {"digest": digest}).first()
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
         return None
     return Principal(kind="key", name=key.name, scope=key.scope)

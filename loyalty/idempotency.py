@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from loyalty.errors import IdempotencyConflict
-from loyalty.models import IdempotencyRecord
+from loyalty.models.types import UTCDateTime
 from loyalty.transactions import write_transaction
 
 
@@ -38,32 +37,28 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+CLAIM = text(
+    'INSERT INTO idempotency_records (scope, "key", fingerprint, created_at)'
+    ' VALUES (:scope, :key, :fingerprint, :now) ON CONFLICT (scope, "key") DO NOTHING'
+).bindparams(bindparam("now", type_=UTCDateTime)).execution_options(preserve_rowcount=True)
+STORED = text('SELECT fingerprint, status_code, body FROM idempotency_records WHERE scope = :scope AND "key" = :key')
+ANSWER = text(
+    'UPDATE idempotency_records SET status_code = :status, body = :body WHERE scope = :scope AND "key" = :key')
+
+
 def run_once(session: Session, scope: str, key: str, request_fingerprint: str, now: datetime,
              work: Callable[[], tuple[int, str]]) -> StoredResponse:
     """Run ``work`` (which returns status and JSON body) at most once per key, in one transaction."""
+    names = {"scope": scope, "key": key}
     with write_transaction(session):
-        insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-        claimed = session.execute(
-            insert(IdempotencyRecord)
-            .values(scope=scope, key=key, fingerprint=request_fingerprint, created_at=now)
-            .on_conflict_do_nothing(index_elements=["scope", "key"])
-            .execution_options(preserve_rowcount=True)  # else psycopg reports -1 for an INSERT
-        ).rowcount
+        claimed = session.execute(CLAIM, {**names, "fingerprint": request_fingerprint, "now": now}).rowcount
         if not claimed:
-            record = session.scalar(
-                select(IdempotencyRecord)
-                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-                .execution_options(populate_existing=True)
-            )
+            record = session.execute(STORED, names).one()
             if record.fingerprint != request_fingerprint:
                 raise IdempotencyConflict(
                     "This Idempotency-Key was used with a different request.", {"key": key}
                 )
             return StoredResponse(record.status_code, record.body, replayed=True)
         status, body = work()
-        session.execute(
-            IdempotencyRecord.__table__.update()
-            .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-            .values(status_code=status, body=body)
-        )
+        session.execute(ANSWER, {**names, "status": status, "body": body})
     return StoredResponse(status, body, replayed=False)

@@ -13,10 +13,11 @@ import time
 
 from flask import Flask, current_app, jsonify, request
 from flask_limiter import RateLimitExceeded
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from loyalty.errors import LoyaltyError, RateLimited
-from loyalty.extensions import limiter
+from loyalty.extensions import db, limiter
 
 #: Paths no limit applies to: probes, scrapes, the documentation, and Stripe's webhook
 #: (its signature is checked first and cheaply; a 429 there would only delay points).
@@ -41,6 +42,10 @@ def caller() -> tuple[str, str]:
         try:
             principal = current_principal()
         except LoyaltyError:
+            principal = None
+        except OperationalError:
+            # Flask-Limiter swallows errors: roll back, so the view meets the outage afresh and answers 503.
+            db.session.rollback()
             principal = None
         if principal is not None and principal.kind == "widget":
             return "widget", hashlib.sha256(bearer_token().encode()).hexdigest()[:32]

@@ -19,7 +19,7 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from loyalty import metrics
+from loyalty import ledger, metrics
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -149,18 +149,19 @@ def _count_committed_entries() -> None:
 
 
 def _collect_entries(session: Session, _context) -> None:
+    """Entries added through the unit of work; ``ledger`` notes the ones it writes with Core itself."""
     from loyalty.models import LedgerEntry
 
     for obj in session.new:
         if isinstance(obj, LedgerEntry):
-            session.info.setdefault("loyalty.ledger_entries", []).append((obj.type, obj.points))
+            session.info.setdefault(ledger.WRITTEN_ENTRIES, []).append((obj.type, obj.points))
 
 
 def _publish_entries(session: Session) -> None:
-    entries = session.info.pop("loyalty.ledger_entries", None)
+    entries = session.info.pop(ledger.WRITTEN_ENTRIES, None)
     if entries:
         metrics.count_entries(entries)
 
 
 def _forget_entries(session: Session) -> None:
-    session.info.pop("loyalty.ledger_entries", None)
+    session.info.pop(ledger.WRITTEN_ENTRIES, None)

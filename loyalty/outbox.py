@@ -9,12 +9,12 @@ transaction (``loyalty.services.webhook_delivery``).
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Row, String, column, text
 from sqlalchemy.orm import Session
 
 from loyalty.clock import to_rfc3339
 from loyalty.ids import new_id
-from loyalty.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from loyalty.models import OutboxEvent, WebhookDelivery
 
 EVENT_TYPES = (
     "member.enrolled",
@@ -32,15 +32,20 @@ EVENT_TYPES = (
 RETRY_FOR = timedelta(days=3)
 
 
-def subscribed_endpoints(session: Session) -> list[WebhookEndpoint]:
-    """Every endpoint that has not been deleted (few; bulk writers fetch them once per batch)."""
-    return list(session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None)).order_by(WebhookEndpoint.seq)
-    ))
+#: Asked on every change of points, so built once; ``id`` and ``events`` are all ``emit`` needs.
+LIVE_ENDPOINTS = text(
+    "SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY seq"
+).columns(column("id", String), column("events", JSON))
+
+
+def subscribed_endpoints(session: Session) -> list[Row]:
+    """Every endpoint that has not been deleted, as ``(id, events)`` rows (few; bulk writers
+    fetch them once per batch)."""
+    return list(session.execute(LIVE_ENDPOINTS))
 
 
 def emit(session: Session, type: str, member_id: str | None, data: dict, now: datetime, *,
-         endpoints: Iterable[WebhookEndpoint] | None = None) -> OutboxEvent | None:
+         endpoints: Iterable[Row] | None = None) -> OutboxEvent | None:
     """Record event ``type`` about ``member_id`` in the caller's (write) transaction.
 
     ``type`` is one of ``EVENT_TYPES``; ``data`` is the payload's ``data``

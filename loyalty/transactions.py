@@ -12,16 +12,22 @@ in WAL mode, never wait for writers.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 from loyalty.models import Member
 
 WRITE_OPTION = "loyalty_write"
+POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
 
 
 def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "do_connect")
+        def _connect_timeout(_dialect, _record, _args, params):
+            params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
+        return
     if engine.dialect.name != "sqlite":
         return
     in_memory = engine.url.database in (None, "", ":memory:")
@@ -48,9 +54,12 @@ def write_transaction(session: Session) -> Iterator[Session]:
     """One transaction for one change: committed whole or rolled back whole."""
     if isinstance(session, scoped_session):
         session = session()
-    if session.in_transaction():
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        # SQLite must start over with BEGIN IMMEDIATE; PostgreSQL carries on in the transaction
+        # the request's reads (its credentials) opened, which saves a COMMIT and a BEGIN.
         session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
     try:
         yield session
         session.commit()
@@ -59,14 +68,17 @@ def write_transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+#: Built once: the till's paths lock one member per request.
+LOCK_MEMBERS = (
+    select(Member)
+    .where(Member.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Member.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_members(session: Session, member_ids) -> dict[str, Member]:
     """Load and lock members for update, fresh from the database."""
-    ids = sorted(set(member_ids))
-    rows = session.scalars(
-        select(Member)
-        .where(Member.id.in_(ids))
-        .order_by(Member.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = session.scalars(LOCK_MEMBERS, {"ids": sorted(set(member_ids))}).all()
     return {member.id: member for member in rows}

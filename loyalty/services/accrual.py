@@ -45,9 +45,13 @@ class EventInput:
     attributes: dict = field(default_factory=dict)
 
 
+#: Written with Core, not through the unit of work: one statement, nothing to track.
+INSERT_EVENT = Event.__table__.insert()
+
+
 @dataclass
 class EventOutcome:
-    event: Event | None
+    event: dict  # the events row as written
     member: Member
     evaluation: Evaluation
 
@@ -134,25 +138,25 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
     evaluation = evaluate(program, _facts(data, occurred_at),
                           _member_facts(session, rules, member, referrer, data.type, occurred_at))
-    event = Event(
-        id=new_id("evt"), member_id=member.id, type=data.type, source_id=data.source_id,
-        occurred_at=occurred_at, recorded_at=now, amount=data.amount, currency=data.currency,
-        store_id=data.store_id, channel=data.channel,
-        items=[asdict(item) for item in data.items] or None, attributes=data.attributes or None,
-        rules_version=rules.version, actor=actor,
-        explanation=[line.as_dict() for line in evaluation.explanation],
-        refundable_points=sum(a.points for a in evaluation.awards
-                              if a.member_id == member.id and a.spend_based),
-    )
-    session.add(event)
+    event = {
+        "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
+        "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
+        "store_id": data.store_id, "channel": data.channel,
+        "items": [asdict(item) for item in data.items] or None, "attributes": data.attributes or None,
+        "rules_version": rules.version, "actor": actor,
+        "explanation": [line.as_dict() for line in evaluation.explanation],
+        "refundable_points": sum(a.points for a in evaluation.awards
+                                 if a.member_id == member.id and a.spend_based),
+        "refunded_amount": 0, "reversed_points": 0,
+    }
     try:
-        session.flush()
+        session.execute(INSERT_EVENT, event)
     except IntegrityError:
         if data.source_id is None:
             raise
         raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
                                   {"source_id": data.source_id}) from None
-    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event.id)
+    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
     people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
     for person_id, person in people.items():
         awards = [a for a in evaluation.awards if a.member_id == person_id]
@@ -170,7 +174,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         refresh_lifecycle(rules, referrer, now)
     member.last_activity_at = now
     if qualifying:
-        upgrade_if_qualified(session, program, member, now, event.id)
+        upgrade_if_qualified(session, program, member, now, event["id"])
     refresh_lifecycle(rules, member, now)
     return EventOutcome(event, member, evaluation)
 
@@ -191,9 +195,10 @@ def _count_purchase(member: Member, occurred_at: datetime) -> None:
         member.last_purchase_at = occurred_at
 
 
-def _earned_data(event: Event, member: Member, awards: list[Award]) -> dict:
+def _earned_data(event: dict, member: Member, awards: list[Award]) -> dict:
     return {
-        "member_id": member.id, "event_id": event.id, "event_type": event.type, "source_id": event.source_id,
+        "member_id": member.id, "event_id": event["id"], "event_type": event["type"],
+        "source_id": event["source_id"],
         "points": sum(a.points for a in awards), "balance": member.balance, "pending": member.pending,
         "awards": [{"rule_id": a.rule_id, "points": a.points, "status": a.status, "available_at": a.available_at,
                     "expires_at": a.expires_at} for a in awards],

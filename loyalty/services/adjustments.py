@@ -22,12 +22,12 @@ def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, re
     if points > 0:
         credit = ledger.Credit(points=points, rule_id=None, available_at=now,
                                expires_at=rules.program.expires_at(now))
-        [(entry, _lot)] = ledger.credit(session, member, [credit], posting, entry_type="adjust")
+        [entry] = ledger.credit(session, member, [credit], posting, entry_type="adjust")
     else:
         entry = ledger.debit(session, member, -points, "adjust", posting, allow_negative=True)
     member.last_activity_at = now
     outbox.emit(session, "points.adjusted", member.id, {
-        "member_id": member.id, "transaction_id": entry.id, "points": points, "reason": reason,
+        "member_id": member.id, "transaction_id": entry["id"], "points": points, "reason": reason,
         "balance": member.balance,
     }, now)
     return entry, member

@@ -1,10 +1,10 @@
 """Point expiry: what is left of each lot past its ``expires_at`` leaves with an ``expire`` entry.
 
-The work is set-based: for a batch of locked members, a handful of SQL
-statements post one ``expire`` entry per due lot (its remainder, the
-member's running balance after it, and the lot's rule, event and expiry,
-which name the lot), zero the lots and lower the cached balances. No lot is
-loaded into Python. The statements keep the ledger's
+The work is set-based: for a batch of locked members, one SQL statement
+(three on SQLite) posts one ``expire`` entry per due lot (its remainder,
+the member's running balance after it, and the lot's rule, event and
+expiry, which name the lot), zeroes the lots and lowers the cached
+balances. No lot is loaded into Python. The statements keep the ledger's
 invariants (``loyalty/ledger.py``): balance = Σ entries and Σ active lot
 remainders = max(balance, 0), because a lot only holds points the balance
 covers, so taking its remainder out of both keeps them equal.
@@ -19,6 +19,7 @@ inactivity began to count as expiry, then expires them the same way.
 """
 
 import json
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import outbox
 from loyalty.engine.expiry import Duration
-from loyalty.ids import new_id
+from loyalty.ids import new_ids
 from loyalty.models import LedgerEntry, Lot, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
 from loyalty.models.types import UTCDateTime
@@ -86,49 +87,82 @@ def expire_due_lots(session: Session, member_ids: list[str], now: datetime, rule
     Also fit for one member on a write path (a redemption or an event) that
     wants due points gone before it looks at the balance.
     """
-    due_filter = and_(among(session, Lot.member_id, member_ids), LOT_HOLDS_POINTS, Lot.expires_at <= now)
-    count, points = session.execute(
-        select(func.count(), func.coalesce(func.sum(Lot.remaining), 0)).select_from(Lot).where(due_filter)).one()
-    if not count:
-        return 0
-    # The points metrics count entries when their transaction commits (loyalty.observability).
-    session.info.setdefault(COMMITTED_ENTRIES, []).append(("expire", -int(points)))
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # Plan each batch for its own arrays: a cached generic plan guesses 10 elements and joins in
-        # quadratic time; and compiling these short statements (JIT) takes longer than running them.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        session.execute(text("SET LOCAL jit = off"))
-    order = (Lot.member_id, Lot.expires_at, Lot.id)
-    number = func.row_number().over(order_by=order)
-    ids = [new_id("txn") for _ in range(count)]
-    due = select(
-        Lot.id.label("lot_id"), Lot.member_id, Lot.remaining, Lot.expires_at, Lot.rule_id, Lot.event_id,
-        number.label("n"),
-        func.sum(Lot.remaining).over(partition_by=Lot.member_id, order_by=order[1:]).label("running"),
-    ).where(due_filter).cte("due")
-    new_ids = numbered_ids(session, ids)
-    numbered, txn_id = due.join(new_ids, new_ids.c.n == due.c.n), new_ids.c.txn_id
-    entries = insert(LedgerEntry).from_select(
-        ["id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "reason", "actor",
-         "rules_version", "created_at", "expires_at"],
-        select(txn_id, due.c.member_id, literal("expire"), -due.c.remaining,
-               Member.balance - due.c.running, due.c.rule_id, due.c.event_id, literal(reason, String),
-               literal(ACTOR), literal(rules_version, Integer), literal(now, UTCDateTime), due.c.expires_at)
-        .select_from(numbered)
-        .join(Member, Member.id == due.c.member_id)
-        .where(among(session, Member.id, member_ids))
-        .order_by(due.c.n))
-    session.execute(entries)
-    _emit_expired(session, due, now)
-    totals = (select(Lot.member_id, func.sum(Lot.remaining).label("points"))
-              .where(due_filter).group_by(Lot.member_id).subquery("expired"))
-    session.execute(update(Member).where(Member.id == totals.c.member_id, among(session, Member.id, member_ids))
-                    .values(balance=Member.balance - totals.c.points)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Lot).where(due_filter).values(remaining=0)
-                    .execution_options(synchronize_session=False))
+    with unprepared(session):
+        due_filter = and_(among(session, Lot.member_id, member_ids), LOT_HOLDS_POINTS, Lot.expires_at <= now)
+        count, points = session.execute(
+            select(func.count(), func.coalesce(func.sum(Lot.remaining), 0)).where(due_filter)).one()
+        if not count:
+            return 0
+        # The points metrics count entries when their transaction commits (loyalty.observability).
+        session.info.setdefault(COMMITTED_ENTRIES, []).append(("expire", -int(points)))
+        due = _due(session, member_ids, due_filter)
+        _emit_expired(session, due, now)
+        entries = insert(LedgerEntry).from_select(
+            ["id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "reason", "actor",
+             "rules_version", "created_at", "expires_at"],
+            _expire_entries(session, due, count, now, rules_version, reason))
+        totals = (select(Lot.member_id, func.sum(Lot.remaining).label("points"))
+                  .where(due_filter).group_by(Lot.member_id).cte("totals"))
+        balances = (update(Member).where(Member.id == totals.c.member_id, among(session, Member.id, member_ids))
+                    .values(balance=Member.balance - totals.c.points))
+        zeroed = update(Lot).where(due_filter).values(remaining=0)
+        if session.get_bind().dialect.name == "postgresql":
+            # One round trip. Every part reads the snapshot before any of them writes: the entries'
+            # running balances start from the balances before, and the lots zeroed are the ones posted.
+            statements = [entries.add_cte(balances.cte("balances"), zeroed.cte("zeroed"))]
+        else:
+            statements = [entries, balances, zeroed]  # SQLite has no INSERT or UPDATE in a WITH
+        for statement in statements:
+            session.connection().execute(statement)
     return count
+
+
+def _due(session: Session, member_ids: list[str], due_filter):
+    """The due lots, each numbered (n) and with the member's balance after it expires."""
+    order = (Lot.member_id, Lot.expires_at, Lot.id)
+    running = func.sum(Lot.remaining).over(partition_by=Lot.member_id, order_by=order[1:])
+    return (
+        select(Lot.member_id, Lot.remaining, Lot.expires_at, Lot.rule_id, Lot.event_id,
+               func.row_number().over(order_by=order).label("n"),
+               (Member.balance - running).label("balance_after"))
+        .join(Member, Member.id == Lot.member_id)
+        .where(due_filter, among(session, Member.id, member_ids))
+        .cte("due"))
+
+
+def _expire_entries(session: Session, due, count: int, now: datetime, rules_version: int, reason: str | None):
+    """One ``expire`` entry per due lot, in the member's order of expiry."""
+    entry_ids = numbered_ids(session, new_ids("txn", count))
+    return (
+        select(entry_ids.c.txn_id, due.c.member_id, literal("expire"), -due.c.remaining, due.c.balance_after,
+               due.c.rule_id, due.c.event_id, literal(reason, String), literal(ACTOR),
+               literal(rules_version, Integer), literal(now, UTCDateTime), due.c.expires_at)
+        .select_from(due.join(entry_ids, entry_ids.c.n == due.c.n))
+        .order_by(due.c.n))
+
+
+@contextmanager
+def unprepared(session: Session):
+    """On PostgreSQL, plan each batch's statements for the arrays they carry, and compile none (JIT).
+
+    psycopg prepares a statement it has run 5 times, and PostgreSQL may then
+    keep one generic plan for it, which guesses 10 elements an array and
+    joins the batch in quadratic time. ``plan_cache_mode =
+    force_custom_plan`` avoids that but also replans the foreign-key check
+    of every entry inserted, which doubles the insert's cost; so for the
+    batch psycopg prepares nothing, and each statement is planned once, for
+    its own arrays. A batch's statements run longer than JIT takes to compile them.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SET LOCAL jit = off"))
+    driver = session.connection().connection.driver_connection
+    threshold, driver.prepare_threshold = driver.prepare_threshold, None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def among(session: Session, column, values: list[str]):
@@ -158,19 +192,16 @@ def numbered_ids(session: Session, ids: list[str]):
 
 
 def _emit_expired(session: Session, due, now: datetime) -> None:
-    """One ``points.expired`` per member, when someone subscribes (before the balances move)."""
+    """One ``points.expired`` per member, when someone subscribes."""
     endpoints = [e for e in outbox.subscribed_endpoints(session) if "points.expired" in e.events]
     if not endpoints:
         return
     rows = session.execute(
-        select(due.c.member_id, func.sum(due.c.remaining), func.count(), Member.balance)
-        .join(Member, Member.id == due.c.member_id)
-        .group_by(due.c.member_id, Member.balance).order_by(due.c.member_id)
-    )
+        select(due.c.member_id, func.sum(due.c.remaining), func.count(), func.min(due.c.balance_after))
+        .group_by(due.c.member_id).order_by(due.c.member_id))
     for member_id, points, lots, balance in rows:
         outbox.emit(session, "points.expired", member_id, {
-            "member_id": member_id, "points": int(points), "lots": int(lots),
-            "balance": int(balance) - int(points),
+            "member_id": member_id, "points": int(points), "lots": int(lots), "balance": int(balance),
         }, now, endpoints=endpoints)
 
 

@@ -82,7 +82,7 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
         )
     redemption = Redemption(
         id=redemption_id, member_id=member.id, reward_id=reward.id, points_spent=reward.points_cost,
-        code=code, status="issued", issued_at=now, expires_at=expires_at, entry_seq=entry.seq,
+        code=code, status="issued", issued_at=now, expires_at=expires_at, entry_seq=entry["seq"],
         stripe_promotion_code=promotion.id if promotion else None,
         stripe_coupon=promotion.coupon_id if promotion else None,
         rules_version=rules.version, actor=actor,

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from threading import Lock
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from loyalty import clock
@@ -42,12 +42,15 @@ def active_version_number(session: Session) -> int | None:
     )
 
 
+#: Read on every request that applies rules, so built once.
+ACTIVE_VERSION = text(
+    "SELECT a.version, v.content_hash FROM rules_activations a"
+    " JOIN rules_versions v ON v.version = a.version ORDER BY a.id DESC LIMIT 1"
+)
+
+
 def active_rules(session: Session) -> ActiveRules:
-    row = session.execute(
-        select(RulesActivation.version, RulesVersion.content_hash)
-        .join(RulesVersion, RulesVersion.version == RulesActivation.version)
-        .order_by(RulesActivation.id.desc()).limit(1)
-    ).first()
+    row = session.execute(ACTIVE_VERSION).first()
     if row is None:
         raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
     return ActiveRules(row.version, _program(session, row.version, row.content_hash))

@@ -157,11 +157,11 @@ def _checkout(session: Session, rules: ActiveRules, record: StripeEvent, checkou
         outcome = accrual.record_event(session, rules, purchase, ACTOR, now)
     except (ValidationFailed, MemberInactive, NotFound) as error:
         return _settle(record, "rejected", _explain(error))
-    record.event_id = outcome.event.id
+    record.event_id = outcome.event["id"]
     points = sum(a.points for a in outcome.evaluation.awards if a.member_id == member.id)
     _settle(record, "processed", f"Purchase recorded for member {member.id} (matched by {matched_by}): "
                                  f"{points} points.")
-    _apply_waiting_refunds(session, rules, outcome.event, now)
+    _apply_waiting_refunds(session, rules, session.get(Event, record.event_id), now)
 
 
 def _charge_refunded(session: Session, rules: ActiveRules, record: StripeEvent, charge: dict,

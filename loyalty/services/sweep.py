@@ -66,6 +66,7 @@ def sweep(session: Session, window: Window, process: Process, *, batch_size: int
                 skipped.update(set(candidates) - set(locked))
                 if locked:
                     result.done += process(session, locked)
+                session.flush()  # expire_all() would drop changes not yet flushed
                 session.expire_all()
             result.batches += 1
         result.busy = len(skipped)

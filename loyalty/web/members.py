@@ -77,7 +77,7 @@ def member_adjust(member_id):
     def work() -> tuple[int, str]:
         entry, _ = adjustments.adjust(db.session(), active_rules(db.session()), member_id, points, reason,
                                       actor(), clock.now())
-        return 201, json.dumps({"entry_id": entry.id, "points": entry.points})
+        return 201, json.dumps({"entry_id": entry["id"], "points": entry["points"]})
 
     body = json.dumps({"member_id": member_id, "points": points, "reason": reason}).encode()
     try:

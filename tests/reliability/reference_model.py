@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 NEW_YORK = ZoneInfo("America/New_York")
 TIERS = [("member", 0, Fraction(1)), ("silver", 500, Fraction(5, 4)), ("gold", 1500, Fraction(3, 2))]
 HOLD = timedelta(days=365)
+HOLIDAY_FROM, HOLIDAY_TO = date(2026, 12, 20), date(2026, 12, 26)  # one year only, not every December
 DAILY_CAP = 2000
 REWARD_COSTS = {"free-drink": 150, "five-off": 500, "ten-percent": 800, "gold-tumbler": 1000}
 REWARD_TIERS = {"ten-percent": {"silver", "gold"}, "gold-tumbler": {"gold"}}
@@ -105,7 +106,7 @@ class Program:
         rate = multiplier(member.tier)
         day = ny_day(now)
         wanted = [amount * rate // 100, coffee * rate // 100]
-        if (12, 20) <= (day.month, day.day) <= (12, 26):
+        if HOLIDAY_FROM <= day <= HOLIDAY_TO:
             wanted.append(amount * rate // 100)
         room = DAILY_CAP - member.capped.get(day, 0)
         points = 0
