@@ -21,6 +21,7 @@ from loyalty.engine import (
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
+from loyalty.services import tier_review
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
 from loyalty.transactions import lock_members
@@ -133,6 +134,7 @@ def apply_event(session: Session, rules: ActiveRules, member: Member, data: Even
 def _apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
                  occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
     program = rules.program
+    tier_review.review_member(session, program, member, now)  # a hold that ended gives no multiplier
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
         referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)

@@ -20,6 +20,7 @@ from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavail
 from loyalty.ids import new_id
 from loyalty.models import LedgerEntry, Member, Redemption, RewardStock
 from loyalty.pagination import decode_cursor, encode_cursor
+from loyalty.services import tier_review
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier
 from loyalty.transactions import lock_members
@@ -62,6 +63,7 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
         raise NotFound(f"No member {member_id}.")
     if member.status != "active":
         raise MemberInactive(f"Member {member.id} is {member.status}.")
+    tier_review.review_member(session, program, member, now)  # an ended hold no longer opens rewards
     reason = reward.unavailable_reason(current_tier(program, member).id, now, program.timezone)
     if reason:
         raise RewardUnavailable(reason, {"reward_id": reward.id})

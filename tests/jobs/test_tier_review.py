@@ -78,25 +78,37 @@ def test_a_run_late_by_more_than_a_hold_replays_each_end_in_turn(api, jobs, at, 
     assert jobs.member(member_id).tier_id == "member"
 
 
-def test_a_late_run_decides_on_the_window_that_ended_with_the_hold(api, jobs, at, db_backend):
+def test_a_purchase_after_the_hold_ended_first_ends_it_without_waiting_for_the_job(api, jobs, at, db_backend):
     member_id = gold_member(api, at)
-    buy(api, at, member_id, "2027-06-05T16:00:00Z", 300)        # after the hold ended: 450, still gold
-    late = GOLD_ENDS + timedelta(days=10)
-    jobs.run(review_tiers, late)
+    with at("2027-06-05T16:00:00Z"):                              # the hold ended on 1 June; no job ran
+        earned = api.purchase(member_id, 300 * 100)
+    assert earned["member"]["tier"]["id"] == "member"
+    assert sum(a["points"] for a in earned["awarded"]) == 300      # × 1.0, not gold's × 1.5
     assert jobs.tier_changes(member_id)[-1] == ("gold", "member", "downgrade", GOLD_ENDS)
-    buy(api, at, member_id, "2027-06-12T16:00:00Z", 100)        # 100 more: 550, silver at once
+    assert jobs.run(review_tiers, GOLD_ENDS + timedelta(days=10)).done == 0   # nothing left for the job
+    buy(api, at, member_id, "2027-06-12T16:00:00Z", 200)          # 500 since the end: silver at once
     assert jobs.member(member_id).tier_id == "silver"
 
 
-def test_points_earned_after_the_hold_ended_upgrade_once_the_late_run_has_downgraded(api, jobs, at, db_backend):
+def test_a_redemption_after_the_hold_ended_sees_the_tier_the_trailing_window_gives(api, jobs, at, db_backend):
     member_id = gold_member(api, at)
-    buy(api, at, member_id, "2027-06-05T16:00:00Z", 400)        # 600 after the end: silver-worthy
-    late = GOLD_ENDS + timedelta(days=10)
-    assert jobs.run(review_tiers, late).done == 2
+    buy(api, at, member_id, "2027-03-01T17:00:00Z", 400)         # 600 in the window: silver at the end
+    with at("2027-06-05T16:00:00Z"):
+        response = api.post(f"/v1/members/{member_id}/redemptions", {"reward_id": "free-drink"})
+        assert response.status_code == 201, response.get_json()
+    assert jobs.tier_changes(member_id)[-1] == ("gold", "silver", "downgrade", GOLD_ENDS)
+    assert jobs.member(member_id).tier_id == "silver"
+
+
+def test_points_earned_after_the_hold_ended_upgrade_right_after_the_event(api, jobs, at, db_backend):
+    member_id = gold_member(api, at)
+    moment = "2027-06-05T16:00:00Z"
+    buy(api, at, member_id, moment, 600)                         # 600 after the end, × 1.0: silver
     assert jobs.tier_changes(member_id)[-2:] == [
-        ("gold", "member", "downgrade", GOLD_ENDS), ("member", "silver", "upgrade", late)]
+        ("gold", "member", "downgrade", GOLD_ENDS), ("member", "silver", "upgrade", utc(moment))]
+    assert jobs.run(review_tiers, GOLD_ENDS + timedelta(days=10)).done == 0
     member = jobs.member(member_id)
-    assert (member.tier_id, member.tier_expires_at) == ("silver", late + timedelta(days=365))
+    assert (member.tier_id, member.tier_expires_at) == ("silver", utc(moment) + timedelta(days=365))
 
 
 def test_reviews_started_together_review_each_member_once(api, jobs, at, db_backend):
