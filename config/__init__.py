@@ -26,8 +26,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'loyalty.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: A pooled connection the database dropped (restart, failover) is replaced before use instead
+    #: of failing a request. PostgreSQL connections also give up after a few seconds (503, not a hang):
+    #: ``transactions.configure_engine`` sets psycopg's ``connect_timeout`` unless the URL does.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
+    #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
+    #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).
+    IDEMPOTENCY_KEY_RETENTION_HOURS = _env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 72)
 
     API_TITLE = "Loyalty"
     API_VERSION = "1"

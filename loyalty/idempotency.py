@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
@@ -62,3 +62,26 @@ def run_once(session: Session, scope: str, key: str, request_fingerprint: str, n
         status, body = work()
         session.execute(ANSWER, {**names, "status": status, "body": body})
     return StoredResponse(status, body, replayed=False)
+
+
+PURGE_BATCH = text(
+    'DELETE FROM idempotency_records WHERE (scope, "key") IN ('
+    ' SELECT scope, "key" FROM idempotency_records WHERE created_at < :cutoff LIMIT :limit)'
+).bindparams(bindparam("cutoff", type_=UTCDateTime)).execution_options(preserve_rowcount=True)
+
+
+def purge_expired(session: Session, now: datetime, keep: timedelta, *, batch_size: int = 5000) -> int:
+    """Forget keys older than ``keep``, a committed batch at a time; returns how many.
+
+    The contract keeps keys at least 24 hours; after that a retry is a new
+    request, and events stay unique by ``source_id`` for good.
+    """
+    if keep < timedelta(hours=24):
+        raise ValueError("idempotency keys must be kept at least 24 hours")
+    purged = 0
+    while True:
+        with write_transaction(session):
+            done = session.execute(PURGE_BATCH, {"cutoff": now - keep, "limit": batch_size}).rowcount
+        purged += done
+        if done < batch_size:
+            return purged

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import clock
 from loyalty.extensions import db
+from loyalty.idempotency import purge_expired
 from loyalty.services.birthdays import award_birthdays
 from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
@@ -59,6 +60,12 @@ def expire_codes(session: Session, now: datetime, *, batch_size: int = 1000) -> 
             return result
 
 
+def purge_idempotency_keys(session: Session, now: datetime, *, batch_size: int = 5000) -> SweepResult:
+    """Stored answers to keyed requests older than IDEMPOTENCY_KEY_RETENTION_HOURS are dropped."""
+    keep = timedelta(hours=current_app.config["IDEMPOTENCY_KEY_RETENTION_HOURS"])
+    return SweepResult(done=purge_expired(session, now, keep, batch_size=batch_size))
+
+
 STEPS: list[Step] = [
     Step("release-pending", "pending lots released", release_pending),
     Step("redate-lots", "lots re-dated to a new policy", redate_lots),
@@ -67,6 +74,7 @@ STEPS: list[Step] = [
     Step("review-tiers", "tier holds re-evaluated", review_tiers),
     Step("award-birthdays", "birthdays awarded", award_birthdays),
     Step("expire-codes", "redemption codes expired", expire_codes),
+    Step("purge-idempotency-keys", "idempotency keys forgotten", purge_idempotency_keys),
     Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),
 ]
 
