@@ -11,7 +11,7 @@ member's lock (``transactions.lock_members``) inside a write transaction.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from loyalty.errors import InsufficientPoints
@@ -128,7 +128,7 @@ def restore(session: Session, member: Member, debit_entry: LedgerEntry, entry_ty
         .where(LotDraw.entry_seq == debit_entry.seq)
         .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.id)
     ).all()
-    room = max(0, member.balance) - _spendable_total(session, member.id)
+    room = max(0, member.balance) - spendable_points(session, member.id, None)
     for draw, lot in draws:
         back = min(draw.points, room)
         if back <= 0:
@@ -139,20 +139,15 @@ def restore(session: Session, member: Member, debit_entry: LedgerEntry, entry_ty
     return entry
 
 
-def spendable_points(session: Session, member_id: str, now: datetime) -> int:
-    """What a redemption may take now: active lots not yet past their expiry."""
-    return session.scalar(
-        select(func.coalesce(func.sum(Lot.remaining), 0)).where(
-            Lot.member_id == member_id, Lot.status == "active", Lot.remaining > 0,
-            Lot.expires_at.is_(None) | (Lot.expires_at > now),
-        )
-    )
+def spendable_points(session: Session, member_id: str, now: datetime | None) -> int:
+    """What a redemption may take now: active lots not yet past their expiry.
 
-
-def _spendable_total(session: Session, member_id: str) -> int:
+    With ``now`` None, lots past their expiry that the job has not swept yet count too.
+    """
+    condition = Lot.expires_at.is_(None) | (Lot.expires_at > now) if now is not None else true()
     return session.scalar(
         select(func.coalesce(func.sum(Lot.remaining), 0))
-        .where(Lot.member_id == member_id, Lot.status == "active")
+        .where(Lot.member_id == member_id, Lot.status == "active", Lot.remaining > 0, condition)
     )
 
 

@@ -22,6 +22,8 @@ from loyalty.extensions import db, limiter
 #: Paths no limit applies to: probes, scrapes, the documentation, and Stripe's webhook
 #: (its signature is checked first and cheaply; a 429 there would only delay points).
 EXEMPT_PREFIXES = ("/healthz", "/metrics", "/docs", "/openapi.json", "/v1/webhooks/stripe")
+#: A 503 means the database or the rules will be back within moments.
+UNAVAILABLE_RETRY_AFTER = "1"
 
 
 def init_app(app: Flask) -> None:
@@ -88,9 +90,12 @@ def _rate_limited(error: RateLimitExceeded):
 
 
 def _retry_after(response):
-    """Retry-After on 429 only, and never 0 (Flask-Limiter adds it to every answer, rounded down)."""
+    """Retry-After on 429 (never 0: Flask-Limiter adds its window to every answer, rounded down)
+    and on 503, where the database or the rules are back within moments: 1 second."""
     if response.status_code == 429:
         response.headers["Retry-After"] = str(_seconds_to_reset())
-    elif response.status_code != 503:
+    elif response.status_code == 503:
+        response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+    else:
         response.headers.pop("Retry-After", None)
     return response

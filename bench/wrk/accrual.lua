@@ -2,18 +2,10 @@
 package.path = package.path .. ";" .. (os.getenv("WRK_DIR") or "bench/wrk") .. "/?.lua"
 local common = require("common")
 local members = common.members()
-local thread_number = 0
-local counter = 0
-
-function setup(thread)
-  thread_number = thread_number + 1
-  thread:set("thread_number", thread_number)
-end
+common.number_threads()
 
 function request()
-  counter = counter + 1
-  local member = members[(counter * 7919 + thread_number) % #members + 1]
-  local key = common.run .. "-" .. thread_number .. "-" .. counter
+  local member, key = common.next(members)
   local body = '{"type":"purchase","member_id":"' .. member .. '","amount":1250,"currency":"USD",' ..
     '"source_id":"' .. key .. '","items":[{"sku":"latte","category":"coffee","quantity":2,"unit_amount":450}]}'
   return wrk.format("POST", "/v1/events", {
