@@ -1,0 +1,91 @@
+"""One accrual in process (Flask test client, no HTTP): time, CPU and SQL statements.
+
+Against a baseline measured in the same run: the same client asking ``GET /healthz``.
+What it prints is what the HTTP benchmark's accrual costs the app itself.
+
+Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000]
+(the PostgreSQL database is dropped and created afresh).
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from config import ProductionConfig  # noqa: E402
+from loyalty import create_app  # noqa: E402
+from loyalty.extensions import db  # noqa: E402
+
+
+def fresh(url: str | None) -> str:
+    if url is None:
+        return f"sqlite:///{tempfile.mkdtemp()}/accrual.db"
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    return url
+
+
+def timed(count: int, call) -> tuple[float, float]:
+    """(wall ms, CPU ms) per call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        call()
+    return (time.perf_counter() - wall) / count * 1000, (time.process_time() - cpu) / count * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", help="PostgreSQL URL (default: a temporary SQLite file)")
+    parser.add_argument("-n", type=int, default=1000, help="accruals to time")
+    args = parser.parse_args()
+    url = fresh(args.url)
+    app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["rules", "load", str(ROOT / "rules")])
+    key = runner.invoke(args=["keys", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}", "--scope", "pos"]
+                        ).stdout.strip().splitlines()[-1]
+    client = app.test_client()
+
+    def headers():
+        return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
+
+    member = client.post("/v1/members", json={"external_id": "bench-1"}, headers=headers()).get_json()["id"]
+    body = {"type": "purchase", "member_id": member, "amount": 1250, "currency": "USD",
+            "items": [{"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}]}
+
+    def accrue():
+        response = client.post("/v1/events", json=body, headers=headers())
+        assert response.status_code == 201, response.get_json()
+
+    for _ in range(20):
+        accrue()
+    statements = []
+    with app.app_context():
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        accrue()
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    base_wall, base_cpu = timed(args.n, lambda: client.get("/healthz"))
+    wall, cpu = timed(args.n, accrue)
+    print(f"{sa.engine.make_url(url).get_backend_name()}: POST /v1/events in process, {args.n} accruals")
+    print(f"  accrual   {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
+    print(f"  /healthz  {base_wall:6.2f} ms wall  {base_cpu:6.2f} ms CPU  (baseline)")
+    print(f"  accrual / baseline: {wall / base_wall:.1f}× wall, {cpu / base_cpu:.1f}× CPU")
+
+
+if __name__ == "__main__":
+    main()
