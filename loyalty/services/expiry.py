@@ -1,13 +1,9 @@
 """Point expiry: what is left of each lot past its ``expires_at`` leaves with an ``expire`` entry.
 
-The work is set-based: for a batch of locked members, one SQL statement
-(three on SQLite) posts one ``expire`` entry per due lot (its remainder,
-the member's running balance after it, and the lot's rule, event and
-expiry, which name the lot), zeroes the lots and lowers the cached
-balances. No lot is loaded into Python. The statements keep the ledger's
-invariants (``loyalty/ledger.py``): balance = Σ entries and Σ active lot
-remainders = max(balance, 0), because a lot only holds points the balance
-covers, so taking its remainder out of both keeps them equal.
+Batches of locked members go to ``ledger.expire_due``, which posts one
+entry per due lot, zeroes the lots and lowers the balances set-based (one
+SQL statement on PostgreSQL, no lot loaded into Python); this module finds
+the members with due lots and tells subscribers what they lost.
 
 A lot is due when ``expires_at <= now``: at its exact instant, never a
 second early. Partly spent lots lose only their remainder; points a void put
@@ -18,38 +14,19 @@ has neither earned nor spent for that long forward to the instant the
 inactivity began to count as expiry, then expires them the same way.
 """
 
-import json
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Integer,
-    String,
-    and_,
-    any_,
-    column,
-    func,
-    insert,
-    literal,
-    select,
-    table,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from loyalty import outbox
+from loyalty import ledger, outbox
 from loyalty.engine.expiry import Duration
-from loyalty.ids import new_ids
 from loyalty.models import LedgerEntry, Lot, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
-from loyalty.models.types import UTCDateTime
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
 
 ACTOR = "jobs"
-COMMITTED_ENTRIES = "loyalty.ledger_entries"
 BATCH_SIZE = 2000
 
 
@@ -87,121 +64,19 @@ def expire_due_lots(session: Session, member_ids: list[str], now: datetime, rule
     Also fit for one member on a write path (a redemption or an event) that
     wants due points gone before it looks at the balance.
     """
-    with unprepared(session):
-        due_filter = and_(among(session, Lot.member_id, member_ids), LOT_HOLDS_POINTS, Lot.expires_at <= now)
-        count, points = session.execute(
-            select(func.count(), func.coalesce(func.sum(Lot.remaining), 0)).where(due_filter)).one()
-        if not count:
-            return 0
-        # The points metrics count entries when their transaction commits (loyalty.observability).
-        session.info.setdefault(COMMITTED_ENTRIES, []).append(("expire", -int(points)))
-        due = _due(session, member_ids, due_filter)
-        _emit_expired(session, due, now)
-        entries = insert(LedgerEntry).from_select(
-            ["id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "reason", "actor",
-             "rules_version", "created_at", "expires_at"],
-            _expire_entries(session, due, count, now, rules_version, reason))
-        totals = (select(Lot.member_id, func.sum(Lot.remaining).label("points"))
-                  .where(due_filter).group_by(Lot.member_id).cte("totals"))
-        balances = (update(Member).where(Member.id == totals.c.member_id, among(session, Member.id, member_ids))
-                    .values(balance=Member.balance - totals.c.points))
-        zeroed = update(Lot).where(due_filter).values(remaining=0)
-        if session.get_bind().dialect.name == "postgresql":
-            # One round trip. Every part reads the snapshot before any of them writes: the entries'
-            # running balances start from the balances before, and the lots zeroed are the ones posted.
-            statements = [entries.add_cte(balances.cte("balances"), zeroed.cte("zeroed"))]
-        else:
-            statements = [entries, balances, zeroed]  # SQLite has no INSERT or UPDATE in a WITH
-        for statement in statements:
-            session.connection().execute(statement)
-    return count
+    expired = ledger.expire_due(session, member_ids, ledger.Posting(
+        now, actor=ACTOR, rules_version=rules_version, reason=reason))
+    if expired:
+        _emit_expired(session, expired, now)
+    return sum(member.lots for member in expired)
 
 
-def _due(session: Session, member_ids: list[str], due_filter):
-    """The due lots, each numbered (n) and with the member's balance after it expires."""
-    order = (Lot.member_id, Lot.expires_at, Lot.id)
-    running = func.sum(Lot.remaining).over(partition_by=Lot.member_id, order_by=order[1:])
-    return (
-        select(Lot.member_id, Lot.remaining, Lot.expires_at, Lot.rule_id, Lot.event_id,
-               func.row_number().over(order_by=order).label("n"),
-               (Member.balance - running).label("balance_after"))
-        .join(Member, Member.id == Lot.member_id)
-        .where(due_filter, among(session, Member.id, member_ids))
-        .cte("due"))
-
-
-def _expire_entries(session: Session, due, count: int, now: datetime, rules_version: int, reason: str | None):
-    """One ``expire`` entry per due lot, in the member's order of expiry."""
-    entry_ids = numbered_ids(session, new_ids("txn", count))
-    return (
-        select(entry_ids.c.txn_id, due.c.member_id, literal("expire"), -due.c.remaining, due.c.balance_after,
-               due.c.rule_id, due.c.event_id, literal(reason, String), literal(ACTOR),
-               literal(rules_version, Integer), literal(now, UTCDateTime), due.c.expires_at)
-        .select_from(due.join(entry_ids, entry_ids.c.n == due.c.n))
-        .order_by(due.c.n))
-
-
-@contextmanager
-def unprepared(session: Session):
-    """On PostgreSQL, plan each batch's statements for the arrays they carry, and compile none (JIT).
-
-    psycopg prepares a statement it has run 5 times, and PostgreSQL may then
-    keep one generic plan for it, which guesses 10 elements an array and
-    joins the batch in quadratic time. ``plan_cache_mode =
-    force_custom_plan`` avoids that but also replans the foreign-key check
-    of every entry inserted, which doubles the insert's cost; so for the
-    batch psycopg prepares nothing, and each statement is planned once, for
-    its own arrays. A batch's statements run longer than JIT takes to compile them.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    session.execute(text("SET LOCAL jit = off"))
-    driver = session.connection().connection.driver_connection
-    threshold, driver.prepare_threshold = driver.prepare_threshold, None
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
-
-
-def among(session: Session, column, values: list[str]):
-    """`column` IN `values`, as one bound parameter whatever their number."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(String)))
-    return column.in_(select(func.json_each(json.dumps(values)).table_valued("value").c.value))
-
-
-def numbered_ids(session: Session, ids: list[str]):
-    """`ids` as a table (n, txn_id), n counting from 1.
-
-    PostgreSQL unnests one array parameter (as a CTE, read once). SQLite's
-    json_each cannot be joined on position without a scan per row, so there
-    the ids go into a temporary table keyed by n (per connection, emptied
-    each time).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        unnested = func.unnest(literal(ids, ARRAY(String))).table_valued("txn_id", with_ordinality="n")
-        unnested = unnested.render_derived()
-        return select(unnested.c.txn_id, unnested.c.n).cte("new_ids")
-    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS new_entry_ids (n INTEGER PRIMARY KEY, txn_id TEXT NOT NULL)"))
-    session.execute(text("DELETE FROM new_entry_ids"))
-    session.execute(text("INSERT INTO new_entry_ids (n, txn_id) VALUES (:n, :txn_id)"),
-                    [{"n": n, "txn_id": txn_id} for n, txn_id in enumerate(ids, start=1)])
-    return table("new_entry_ids", column("n", Integer), column("txn_id", String))
-
-
-def _emit_expired(session: Session, due, now: datetime) -> None:
+def _emit_expired(session: Session, expired: list[ledger.Expired], now: datetime) -> None:
     """One ``points.expired`` per member, when someone subscribes."""
     endpoints = [e for e in outbox.subscribed_endpoints(session) if "points.expired" in e.events]
-    if not endpoints:
-        return
-    rows = session.execute(
-        select(due.c.member_id, func.sum(due.c.remaining), func.count(), func.min(due.c.balance_after))
-        .group_by(due.c.member_id).order_by(due.c.member_id))
-    for member_id, points, lots, balance in rows:
-        outbox.emit(session, "points.expired", member_id, {
-            "member_id": member_id, "points": int(points), "lots": int(lots), "balance": int(balance),
+    for member in expired if endpoints else ():
+        outbox.emit(session, "points.expired", member.member_id, {
+            "member_id": member.member_id, "points": member.points, "lots": member.lots, "balance": member.balance,
         }, now, endpoints=endpoints)
 
 
