@@ -45,7 +45,7 @@ test-postgres:
 	LOYALTY_TEST_DATABASE_URL=$(TEST_PG_URL) $(MAKE) test
 
 test-slow: install
-	$(BIN)/pytest -m slow -q
+	$(BIN)/pytest -m slow -n 2 -q
 
 ## make browser: Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser)
 browser:
