@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.databases import recreate_postgres  # noqa: E402
 from config import ProductionConfig  # noqa: E402
 from loyalty import create_app  # noqa: E402
 from loyalty.extensions import db  # noqa: E402
@@ -28,13 +29,7 @@ from loyalty.extensions import db  # noqa: E402
 def fresh(url: str | None) -> str:
     if url is None:
         return f"sqlite:///{tempfile.mkdtemp()}/accrual.db"
-    parsed = sa.engine.make_url(url)
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    return url
+    return recreate_postgres(url)
 
 
 def timed(count: int, call) -> tuple[float, float]:

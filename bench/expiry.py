@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from bench.databases import recreate_postgres
 from config import TestingConfig
 from loyalty import create_app
 from loyalty.extensions import db
@@ -86,12 +87,7 @@ SQLITE_SEED = [
 
 def postgres_url() -> str:
     server = sa.engine.make_url(PG_SERVER)
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text('DROP DATABASE IF EXISTS "loyalty_bench_expiry" WITH (FORCE)'))
-        connection.execute(sa.text('CREATE DATABASE "loyalty_bench_expiry"'))
-    admin.dispose()
-    return server.set(database="loyalty_bench_expiry").render_as_string(hide_password=False)
+    return recreate_postgres(server.set(database="loyalty_bench_expiry").render_as_string(hide_password=False))
 
 
 def seed(app, backend: str, members: int, lots: int) -> float:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa
 
 from bench import ceiling
+from bench.databases import recreate_postgres
 from bench.openloop import open_loop
 from config import ProductionConfig
 
@@ -54,13 +55,7 @@ WRK_DIR = ROOT / "bench" / "wrk"
 def fresh_database(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}"
-    url = sa.engine.make_url(PG_URL)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    return url.render_as_string(hide_password=False)
+    return recreate_postgres(PG_URL)
 
 
 def prepare_service(database_url: str, workdir: Path) -> tuple[str, Path]:

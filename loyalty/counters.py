@@ -45,10 +45,6 @@ def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]])
     return {(counter, period): used for counter, period, used in rows}
 
 
-def add_usage(session: Session, member_id: str, counter_id: str, period_key: str, amount: int) -> None:
-    add_usages(session, [(member_id, counter_id, period_key, amount)])
-
-
 def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
     """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement."""
     params = [{"member_id": m, "counter_id": c, "period_key": p, "amount": a} for m, c, p, a in increments]
