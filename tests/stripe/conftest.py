@@ -1,5 +1,7 @@
 """Fixtures for the Stripe tests; the fakes and event builders live in ``fakes.py``."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.stripe.fakes import WEBHOOK_SECRET, FakeStripe, Webhooks
@@ -13,5 +15,7 @@ def webhooks(app) -> Webhooks:
 
 
 @pytest.fixture
-def fake_stripe(httpserver) -> FakeStripe:
-    return FakeStripe(httpserver)
+def fake_stripe(httpserver) -> Iterator[FakeStripe]:
+    fake = FakeStripe(httpserver)
+    yield fake
+    fake.wait_until_idle()

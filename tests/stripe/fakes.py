@@ -10,6 +10,7 @@ like the Stripe API (including idempotency keys) and records what it was asked.
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -167,6 +168,8 @@ class FakeStripe:
 
     Like Stripe, a POST repeated with the same ``Idempotency-Key`` gets the first
     answer again. ``fail_with(status)`` and ``hang(seconds)`` make it misbehave.
+    The server answers one request at a time and outlives the test, so a test
+    that made it hang must ``wait_until_idle()`` before the next test calls it.
     """
 
     def __init__(self, server):
@@ -176,6 +179,7 @@ class FakeStripe:
         self.answers: dict[str, tuple[int, dict]] = {}
         self.failure: int | None = None
         self.delay = 0.0
+        self._busy = threading.Lock()
         server.expect_request(re.compile(r"^/v1/.*"), method="POST").respond_with_handler(self._handle)
 
     @property
@@ -188,10 +192,19 @@ class FakeStripe:
     def hang(self, seconds: float) -> None:
         self.delay = seconds
 
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        if not self._busy.acquire(timeout=timeout):
+            raise AssertionError(f"the fake Stripe was still answering after {timeout} s")
+        self._busy.release()
+
     def calls_to(self, pattern: str) -> list[StripeCall]:
         return [c for c in self.calls if re.fullmatch(pattern, c.path)]
 
     def _handle(self, request: Request) -> Response:
+        with self._busy:
+            return self._handle_one(request)
+
+    def _handle_one(self, request: Request) -> Response:
         call = StripeCall(request.method, request.path, dict(parse_qsl(request.get_data(as_text=True))),
                           request.headers.get("Idempotency-Key"), request.headers.get("Authorization"))
         self.calls.append(call)
