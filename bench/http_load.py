@@ -211,7 +211,11 @@ def balance_request(key: str, members: list[str]):
 # --------------------------------------------------------------------------- one database
 
 
-def bench_database(kind: str, duration: int, connections: int, workers: int) -> dict:
+ALL_SCENARIOS = ("H", "T", "A", "A1", "R", "D", "open")
+
+
+def bench_database(kind: str, duration: int, connections: int, workers: int,
+                   scenarios: tuple[str, ...] = ALL_SCENARIOS) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"loyalty-bench-{kind}-"))
     url = fresh_database(kind, workdir)
     key, members_file = prepare_service(url, workdir)
@@ -222,42 +226,56 @@ def bench_database(kind: str, duration: int, connections: int, workers: int) -> 
     run = uuid.uuid4().hex[:8]
     results: dict = {}
     with gunicorn("bench.ceiling:create()", url, workers) as base:
-        results["H"] = wrk(base, "/hello", None, duration, connections, {})
-        results["T"] = wrk(base, "/tx", "ceiling_tx.lua", duration, connections, {})
+        if "H" in scenarios:
+            results["H"] = wrk(base, "/hello", None, duration, connections, {})
+        if "T" in scenarios:
+            results["T"] = wrk(base, "/tx", "ceiling_tx.lua", duration, connections, {})
     env = {"API_KEY": key, "MEMBERS_FILE": str(members_file), "RUN": run}
     with gunicorn("app:app", url, workers) as base:
-        events_before = count_events(url)
-        size_before = storage_bytes(url) if kind == "postgres" else None
-        results["A"] = wrk(base, "/v1/events", "accrual.lua", duration, connections, env)
-        if kind == "postgres":
-            accruals = count_events(url) - events_before
-            results["bytes_per_accrual"] = storage_per_accrual(size_before, storage_bytes(url), accruals)
-        results["A1"] = wrk(base, "/v1/events", "accrual.lua", duration, connections,
-                            {**env, "MEMBERS_FILE": str(one_member), "RUN": run + "-one"})
-        results["R"] = wrk(base, "/v1/members", "balance.lua", duration, connections, env)
-        results["D"] = wrk(base, "/v1/members", "redemption.lua", duration, connections, env)
-        results["A_open"] = open_loop(base, accrual_request(key, members, run), results["A"]["rps"] / 2, duration)
-        results["R_open"] = open_loop(base, balance_request(key, members), results["R"]["rps"] / 2, duration)
+        if "A" in scenarios:
+            events_before = count_events(url)
+            size_before = storage_bytes(url) if kind == "postgres" else None
+            results["A"] = wrk(base, "/v1/events", "accrual.lua", duration, connections, env)
+            if kind == "postgres":
+                accruals = count_events(url) - events_before
+                results["bytes_per_accrual"] = storage_per_accrual(size_before, storage_bytes(url), accruals)
+        if "A1" in scenarios:
+            results["A1"] = wrk(base, "/v1/events", "accrual.lua", duration, connections,
+                                {**env, "MEMBERS_FILE": str(one_member), "RUN": run + "-one"})
+        if "R" in scenarios:
+            results["R"] = wrk(base, "/v1/members", "balance.lua", duration, connections, env)
+        if "D" in scenarios:
+            results["D"] = wrk(base, "/v1/members", "redemption.lua", duration, connections, env)
+        if "open" in scenarios and "A" in results:
+            results["A_open"] = open_loop(base, accrual_request(key, members, run), results["A"]["rps"] / 2,
+                                          duration)
+        if "open" in scenarios and "R" in results:
+            results["R_open"] = open_loop(base, balance_request(key, members), results["R"]["rps"] / 2, duration)
     shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
 def report(kind: str, r: dict) -> None:
-    t, a = r["T"]["rps"], r["A"]["rps"]
     print(f"\n== {kind} ==")
     print(f"{'':4}{'what':44}{'req/s':>9}{'p50':>10}{'p99':>10}{'errors':>8}")
     names = {"H": "ceiling H: Flask hello world", "T": "ceiling T: insert + counter update",
              "A": "A: POST /v1/events, 10,000 members", "A1": "A1: POST /v1/events, one member",
              "R": "R: GET /v1/members/{id}", "D": "D: POST …/redemptions"}
     for name, label in names.items():
-        row = r[name]
-        print(f"{name:4}{label:44}{row['rps']:9.0f}{row['p50'] or '':>10}{row['p99'] or '':>10}{row['non_2xx']:8d}")
+        if row := r.get(name):
+            print(f"{name:4}{label:44}{row['rps']:9.0f}{row['p50'] or '':>10}{row['p99'] or '':>10}"
+                  f"{row['non_2xx']:8d}")
     for name, label in (("A_open", "A open loop at half of max"), ("R_open", "R open loop at half of max")):
-        o = r[name]
-        print(f"{'':4}{label:44}{o.rate:9.0f}{o.p50_ms:8.1f}ms{o.p99_ms:8.1f}ms{o.errors:8d}")
-    print(f"A / T = {a / t:.2f}   (target ≥ 0.5)      A / H = {a / r['H']['rps']:.2f}")
-    print(f"A1 / A = {r['A1']['rps'] / a:.2f}  (one member vs 10,000; target ≥ 0.5)")
-    print(f"p99 at half load: accrual {r['A_open'].p99_ms:.1f} ms, balance {r['R_open'].p99_ms:.1f} ms  (target ≤ 50)")
+        if o := r.get(name):
+            print(f"{'':4}{label:44}{o.rate:9.0f}{o.p50_ms:8.1f}ms{o.p99_ms:8.1f}ms{o.errors:8d}")
+    rps = {name: row["rps"] for name, row in r.items() if name in names}
+    if {"A", "T", "H"} <= rps.keys():
+        print(f"A / T = {rps['A'] / rps['T']:.2f}   (target ≥ 0.5)      A / H = {rps['A'] / rps['H']:.2f}")
+    if {"A", "A1"} <= rps.keys():
+        print(f"A1 / A = {rps['A1'] / rps['A']:.2f}  (one member vs 10,000; target ≥ 0.5)")
+    if "A_open" in r and "R_open" in r:
+        print(f"p99 at half load: accrual {r['A_open'].p99_ms:.1f} ms, balance {r['R_open'].p99_ms:.1f} ms"
+              "  (target ≤ 50)")
     if "bytes_per_accrual" in r:
         durable, with_key = r["bytes_per_accrual"]
         print(f"storage per accrual, indexes included: {durable:.0f} bytes kept for good (target ≤ 1,536), "
@@ -270,13 +288,16 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (same for every server)")
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+                        help="which of H,T,A,A1,R,D,open to run (default all; open needs A and/or R)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: run `make bench-deps` (Debian package wrk)")
     print(f"gunicorn --workers {args.workers}, wrk -t2 -c{args.connections} -d{args.duration}s, "
           f"{os.cpu_count()} CPUs, load generator on the same machine")
     for kind in args.databases.split(","):
-        report(kind, bench_database(kind, args.duration, args.connections, args.workers))
+        report(kind, bench_database(kind, args.duration, args.connections, args.workers,
+                                    tuple(args.scenarios.split(","))))
 
 
 if __name__ == "__main__":
