@@ -34,6 +34,10 @@ class Config:
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
     #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).
     IDEMPOTENCY_KEY_RETENTION_HOURS = _env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 72)
+    #: How long limit and cap counts of a period that is over, and qualifying points of a day out of
+    #: every tier window, are kept before `jobs run` deletes them (at least 90: events may be dated
+    #: that far back, and count in their own day's caps).
+    COUNTER_RETENTION_DAYS = _env_int("COUNTER_RETENTION_DAYS", 100)
 
     API_TITLE = "Loyalty"
     API_VERSION = "1"

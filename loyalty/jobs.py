@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from loyalty import clock
 from loyalty.extensions import db
 from loyalty.idempotency import purge_expired
+from loyalty.retention import purge_counters as purge_counter_rows
 from loyalty.services.birthdays import award_birthdays
 from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
@@ -66,6 +67,12 @@ def purge_idempotency_keys(session: Session, now: datetime, *, batch_size: int =
     return SweepResult(done=purge_expired(session, now, keep, batch_size=batch_size))
 
 
+def purge_counters(session: Session, now: datetime, *, batch_size: int = 1000) -> SweepResult:
+    """Limit, cap and qualifying-point rows no rule can count in any more, kept COUNTER_RETENTION_DAYS longer."""
+    keep = timedelta(days=current_app.config["COUNTER_RETENTION_DAYS"])
+    return purge_counter_rows(session, now, keep, batch_size=batch_size)
+
+
 STEPS: list[Step] = [
     Step("release-pending", "pending lots released", release_pending),
     Step("redate-lots", "lots re-dated to a new policy", redate_lots),
@@ -75,6 +82,7 @@ STEPS: list[Step] = [
     Step("award-birthdays", "birthdays awarded", award_birthdays),
     Step("expire-codes", "redemption codes expired", expire_codes),
     Step("purge-idempotency-keys", "idempotency keys forgotten", purge_idempotency_keys),
+    Step("purge-counters", "counter rows forgotten", purge_counters),
     Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),
 ]
 

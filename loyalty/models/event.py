@@ -1,4 +1,4 @@
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
@@ -21,8 +21,8 @@ class Event(db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
     store_id: Mapped[str | None] = mapped_column(String(255))
     channel: Mapped[str | None] = mapped_column(String(32))
-    items = mapped_column(JSON)
-    attributes = mapped_column(JSON)
+    items = mapped_column(PackedJSON)
+    attributes = mapped_column(PackedJSON)
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
     explanation = mapped_column(PackedJSON, nullable=False)
     actor: Mapped[str | None] = mapped_column(String(100))
