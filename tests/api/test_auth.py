@@ -196,7 +196,7 @@ def test_keys_list_never_prints_a_secret(runner, pos_key, admin_key):
     assert names == ["admin-test", "till-1", "till-9"]
     for shown in (secret, pos_key, admin_key):
         assert shown not in result.output
-        assert shown.split("_", 2)[-1] not in result.output  # lk_<scope>_<random>: the random part
+        assert shown.split("_", 2)[-1] not in result.output  # lk_<prefix>_<random>: the random part
 
 
 def test_database_stores_only_a_hash_of_each_key(app, runner, pos_key, admin_key):
