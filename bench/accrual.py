@@ -76,6 +76,9 @@ def main() -> None:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     base_wall, base_cpu = timed(args.n, lambda: client.get("/healthz"))
     wall, cpu = timed(args.n, accrue)
+    import os
+    if os.environ.get("SHOW_SQL"):
+        print("\n---\n".join(statements))
     print(f"{sa.engine.make_url(url).get_backend_name()}: POST /v1/events in process, {args.n} accruals")
     print(f"  accrual   {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
     print(f"  /healthz  {base_wall:6.2f} ms wall  {base_cpu:6.2f} ms CPU  (baseline)")

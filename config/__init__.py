@@ -26,10 +26,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'loyalty.db'}"
     )
-    #: A pooled connection the database dropped (restart, failover) is replaced before use instead
-    #: of failing a request. PostgreSQL connections also give up after a few seconds (503, not a hang):
-    #: ``transactions.configure_engine`` sets psycopg's ``connect_timeout`` unless the URL does.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: A pooled PostgreSQL connection idle this long (seconds) is pinged before use, and replaced if
+    #: the database dropped it (restart, failover) instead of failing a request; a busy pool is not
+    #: pinged (``transactions._ping_idle_connections``). None turns the ping off. Connections also
+    #: give up after a few seconds (503, not a hang): ``transactions.configure_engine`` sets
+    #: psycopg's ``connect_timeout`` unless the URL does.
+    DATABASE_PING_IDLE_SECONDS = _env_float("DATABASE_PING_IDLE_SECONDS", 0.25)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
     #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).

@@ -1,14 +1,19 @@
 """Per-member counters kept in the database: rule limits, caps, qualifying points.
 
 These run on every accrual, so their SQL is written once here (the same text
-serves SQLite and PostgreSQL) instead of being rebuilt per call.
+serves SQLite and PostgreSQL) instead of being rebuilt per call. Within a
+``WriteBatch`` on PostgreSQL the upserts go with the batch instead.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, String, bindparam, column, text
+from sqlalchemy import BigInteger, Date, String, bindparam, column, event, text
 from sqlalchemy.orm import Session
+
+from loyalty.models import QualifyingPoints, RuleUsage
+from loyalty.write_batch import WriteBatch
 
 USAGE_FOR = text(
     "SELECT counter_id, period_key, used FROM rule_usage"
@@ -33,30 +38,95 @@ QUALIFYING_TOTAL = text(
 ).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
-def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+USAGE_AND_QUALIFYING = text(
+    "SELECT counter_id, period_key, used FROM rule_usage"
+    " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods"
+    " UNION ALL SELECT NULL, NULL, CAST(coalesce(sum(points), 0) AS BIGINT) FROM qualifying_points"
+    " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day"
+).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True),
+             bindparam("first_day", type_=Date), bindparam("last_day", type_=Date)).columns(
+    column("counter_id", String), column("period_key", String), column("used", BigInteger))
+
+
+def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]],
+              qualifying_window: tuple[date, date] | None = None) -> dict[tuple[str, str], int]:
+    """The member's use of these (counter, period) keys.
+
+    With ``qualifying_window`` (first and last day) the same statement also
+    reads the member's qualifying total for it, which ``qualifying_total``
+    then answers without asking the database.
+    """
     keys = list(keys)
-    if not keys:
-        return {}
-    rows = session.execute(USAGE_FOR, {
-        "member_id": member_id,
-        "counters": sorted({counter for counter, _ in keys}),
-        "periods": sorted({period for _, period in keys}),
-    })
-    return {(counter, period): used for counter, period, used in rows}
+    names = {"member_id": member_id, "counters": sorted({counter for counter, _ in keys}),
+             "periods": sorted({period for _, period in keys})}
+    if qualifying_window is None:
+        rows = session.execute(USAGE_FOR, names) if keys else []
+        return {(counter, period): used for counter, period, used in rows}
+    first_day, last_day = qualifying_window
+    usage = {}
+    for counter, period, used in session.execute(
+            USAGE_AND_QUALIFYING, {**names, "first_day": first_day, "last_day": last_day}):
+        if counter is None:
+            session.info.setdefault(QUALIFYING_TOTALS, {})[member_id, first_day, last_day] = int(used)
+        else:
+            usage[counter, period] = int(used)
+    return usage
 
 
-def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
-    """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement."""
-    params = [{"member_id": m, "counter_id": c, "period_key": p, "amount": a} for m, c, p, a in increments]
-    if params:
+def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
+               batch: WriteBatch | None = None) -> None:
+    """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement (or with ``batch``)."""
+    totals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for member_id, counter_id, period_key, amount in increments:
+        totals[member_id, counter_id, period_key] += amount  # one row once per statement
+    params = [{"member_id": m, "counter_id": c, "period_key": p, "amount": a} for (m, c, p), a in totals.items()]
+    if not params:
+        return
+    if batch is None or not batch.combined:
         session.execute(ADD_USAGE, params)
+        return
+    table = RuleUsage.__table__
+    upsert = batch.insert(table).values([{"member_id": m, "counter_id": c, "period_key": p, "used": a}
+                                         for (m, c, p), a in totals.items()])
+    batch.add(upsert.on_conflict_do_update(index_elements=[table.c.member_id, table.c.counter_id, table.c.period_key],
+                                           set_={"used": table.c.used + upsert.excluded.used}))
 
 
-def add_qualifying(session: Session, member_id: str, day: date, points: int) -> None:
-    session.execute(ADD_QUALIFYING, {"member_id": member_id, "day": day, "points": points})
+#: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
+#: An accrual needs the total twice (the upgrade check, then the member view); ``add_qualifying``
+#: keeps the remembered totals right, and they are forgotten when the transaction ends.
+QUALIFYING_TOTALS = "loyalty.qualifying_totals"
+
+
+def add_qualifying(session: Session, member_id: str, day: date, points: int, batch: WriteBatch | None = None) -> None:
+    """Add qualifying points to a day; totals remembered in this transaction move with them.
+
+    With a combining ``batch`` the row is written when the batch runs: a
+    total not yet remembered must not be read before then.
+    """
+    row = {"member_id": member_id, "day": day, "points": points}
+    if batch is None or not batch.combined:
+        session.execute(ADD_QUALIFYING, row)
+    else:
+        table = QualifyingPoints.__table__
+        upsert = batch.insert(table).values(row)
+        batch.add(upsert.on_conflict_do_update(index_elements=[table.c.member_id, table.c.day],
+                                               set_={"points": table.c.points + upsert.excluded.points}))
+    for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
+        if member == member_id and first_day <= day <= last_day:
+            session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points
 
 
 def qualifying_total(session: Session, member_id: str, first_day: date, last_day: date) -> int:
-    total = session.execute(QUALIFYING_TOTAL,
-                            {"member_id": member_id, "first_day": first_day, "last_day": last_day}).scalar()
-    return int(total)
+    totals = session.info.setdefault(QUALIFYING_TOTALS, {})
+    window = (member_id, first_day, last_day)
+    if window not in totals:
+        totals[window] = int(session.execute(
+            QUALIFYING_TOTAL, {"member_id": member_id, "first_day": first_day, "last_day": last_day}).scalar())
+    return totals[window]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_qualifying_totals(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(QUALIFYING_TOTALS, None)

@@ -12,7 +12,7 @@ remainder out of both. Callers must hold the member's lock
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, and_, bindparam, func, insert, literal, select, true, update
+from sqlalchemy import Integer, String, and_, bindparam, column, func, insert, literal, select, true, update, values
 from sqlalchemy.orm import Session
 
 from loyalty.batch_sql import among, numbered_ids, unprepared
@@ -21,6 +21,7 @@ from loyalty.ids import new_id, new_ids
 from loyalty.models import LedgerEntry, Lot, LotDraw, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
 from loyalty.models.types import UTCDateTime
+from loyalty.write_batch import WriteBatch
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,12 @@ WRITTEN_ENTRIES = "loyalty.ledger_entries"
 
 
 def credit(session: Session, member: Member, credits: list[Credit], posting: Posting,
-           entry_type: str = "earn") -> list[dict | None]:
+           entry_type: str = "earn", batch: WriteBatch | None = None) -> list[dict | None]:
     """Post credits: an entry and a lot each; pending ones only a lot until released.
 
-    Returns the entries as written (``None`` for a pending credit).
+    Returns the entries as written (``None`` for a pending credit). With a
+    combining ``batch`` (PostgreSQL) the rows go with the batch, each lot
+    taking its entry's ``seq`` there, so the entries come back without one.
     """
     entries, lots = [], []
     for item in credits:
@@ -76,20 +79,50 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
             member.pending += item.points
             remaining = item.points
         else:
-            entry = _post(session, member, entry_type, item.points, posting, rule_id=item.rule_id,
-                          expires_at=item.expires_at)
+            entry = _entry(member, entry_type, item.points, posting, rule_id=item.rule_id,
+                           expires_at=item.expires_at)
             # A credit pays any negative balance off first; only the rest is spendable.
             remaining = min(item.points, max(0, entry["balance_after"]))
         lots.append({
-            "member_id": member.id, "entry_seq": entry["seq"] if entry else None, "event_id": posting.event_id,
+            "member_id": member.id, "entry_id": entry["id"] if entry else None, "event_id": posting.event_id,
             "rule_id": item.rule_id, "points": item.points, "remaining": remaining,
             "status": "pending" if item.pending else "active", "spend_based": item.spend_based,
             "available_at": item.available_at, "expires_at": item.expires_at, "created_at": posting.now,
         })
         entries.append(entry)
+    written = [entry for entry in entries if entry is not None]
+    session.info.setdefault(WRITTEN_ENTRIES, []).extend((e["type"], e["points"]) for e in written)
+    if batch is not None and batch.combined:
+        batch.add(_lots_with_their_entries(written, lots, batch.name("new_entries")))
+        return entries
+    for entry in written:
+        entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
+    seqs = {entry["id"]: entry["seq"] for entry in written}
+    for lot in lots:
+        lot["entry_seq"] = seqs.get(lot.pop("entry_id"))
     if lots:
         session.execute(INSERT_LOTS, lots)
     return entries
+
+
+NEW_LOT_COLUMNS = ("member_id", "entry_id", "event_id", "rule_id", "points", "remaining", "status", "spend_based",
+                   "available_at", "expires_at", "created_at")
+
+
+def _lots_with_their_entries(entries: list[dict], lots: list[dict], entries_name: str):
+    """INSERT lots … SELECT from their rows joined to the entries' INSERT … RETURNING seq (PostgreSQL)."""
+    lot_table = Lot.__table__
+    rows = values(*(column(name, lot_table.c[name].type) if name != "entry_id" else column(name, String)
+                    for name in NEW_LOT_COLUMNS), name=f"{entries_name}_lots").data(
+        [tuple(lot[name] for name in NEW_LOT_COLUMNS) for lot in lots])
+    names = [name for name in NEW_LOT_COLUMNS if name != "entry_id"]
+    source = select(*(rows.c[name] for name in names))
+    if entries:
+        written = insert(LedgerEntry).values(entries).returning(LedgerEntry.seq, LedgerEntry.id).cte(entries_name)
+        source = source.add_columns(written.c.seq).select_from(
+            rows.outerjoin(written, written.c.id == rows.c.entry_id))
+        names.append("entry_seq")
+    return insert(Lot).from_select(names, source)
 
 
 def debit(session: Session, member: Member, points: int, entry_type: str, posting: Posting, *,
@@ -247,6 +280,16 @@ def _lots_to_draw(session: Session, member_id: str, now: datetime, prefer_event_
 def _post(session: Session, member: Member, entry_type: str, points: int, posting: Posting, *,
           rule_id=None, redemption_id=None, expires_at=None) -> dict:
     """Write one entry and move the member's cached totals with it; returns the row with its ``seq``."""
+    entry = _entry(member, entry_type, points, posting, rule_id=rule_id, redemption_id=redemption_id,
+                   expires_at=expires_at)
+    entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
+    session.info.setdefault(WRITTEN_ENTRIES, []).append((entry_type, points))
+    return entry
+
+
+def _entry(member: Member, entry_type: str, points: int, posting: Posting, *,
+           rule_id=None, redemption_id=None, expires_at=None) -> dict:
+    """One entry's row, with the member's cached totals moved by it (to be written by the caller)."""
     member.balance += points
     if entry_type == "earn" or (entry_type == "adjust" and points > 0):
         member.lifetime_earned += points
@@ -260,8 +303,6 @@ def _post(session: Session, member: Member, entry_type: str, points: int, postin
         "redemption_id": redemption_id, "reason": posting.reason, "actor": posting.actor,
         "rules_version": posting.rules_version, "created_at": posting.now, "expires_at": expires_at,
     }
-    entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
-    session.info.setdefault(WRITTEN_ENTRIES, []).append((entry_type, points))
     return entry
 
 

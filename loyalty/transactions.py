@@ -9,24 +9,31 @@ timeout) instead of racing and failing at commit. Reads stay ``DEFERRED`` and,
 in WAL mode, never wait for writers.
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session
 
 from loyalty.models import Member
 
 WRITE_OPTION = "loyalty_write"
 POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
+IDLE_SINCE = "loyalty.idle_since"
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, ping_idle_after: float | None = None) -> None:
+    """Per-database connection setup; ``ping_idle_after`` (seconds) see ``_ping_idle_connections``."""
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "do_connect")
         def _connect_timeout(_dialect, _record, _args, params):
             params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
+
+        if ping_idle_after is not None:
+            _ping_idle_connections(engine, ping_idle_after)
         return
     if engine.dialect.name != "sqlite":
         return
@@ -47,6 +54,31 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection):
         immediate = connection.get_execution_options().get(WRITE_OPTION)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use when it sat idle for ``idle_seconds`` or longer.
+
+    ``pool_pre_ping`` would cost a round trip on every request; a connection
+    handed back a moment ago by a busy worker is as good as pinged. One that
+    sat idle is checked, and a dead one is replaced before a request meets it,
+    so a database restart while the service was quiet fails no request. One
+    that dies under load fails its request with a 503, and the pool then
+    replaces it.
+    """
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop(IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises, the pool retries with a new connection
+            raise DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
 @contextmanager

@@ -23,8 +23,9 @@ from loyalty.ids import new_id
 from loyalty.models import Event, Member
 from loyalty.services import tier_review
 from loyalty.services.rules import ActiveRules
-from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
+from loyalty.services.tiers import current_tier, program_day, qualifying_window, upgrade_if_qualified
 from loyalty.transactions import lock_members
+from loyalty.write_batch import WriteBatch
 
 MAX_FUTURE = timedelta(minutes=5)
 MAX_PAST = timedelta(days=90)
@@ -46,7 +47,7 @@ class EventInput:
     attributes: dict = field(default_factory=dict)
 
 
-#: Written with Core, not through the unit of work: one statement, nothing to track.
+#: Written with Core, not through the unit of work: one row, nothing to track.
 INSERT_EVENT = Event.__table__.insert()
 
 
@@ -139,7 +140,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     if data.type == PURCHASE and member.referred_by_id:
         referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
     evaluation = evaluate(program, _facts(data, occurred_at),
-                          _member_facts(session, rules, member, referrer, data.type, occurred_at))
+                          _member_facts(session, rules, member, referrer, data.type, occurred_at, now))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -151,34 +152,49 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,
     }
+    batch = WriteBatch(session)
     try:
-        session.execute(INSERT_EVENT, event)
-    except IntegrityError:
-        if data.source_id is None:
+        batch.add(INSERT_EVENT, event)
+        posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
+        people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
+        earned = {}
+        for person_id, person in people.items():
+            awards = [a for a in evaluation.awards if a.member_id == person_id]
+            if awards:
+                ledger.credit(session, person, [_credit(a) for a in awards], posting, batch=batch)
+                earned[person_id] = _earned_data(event, person, awards)
+        counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
+                            batch)
+        qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
+        if qualifying:
+            counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying, batch)
+        if data.type == PURCHASE:
+            _count_purchase(member, occurred_at)
+        if referrer is not None and referrer.id in earned:
+            referrer.referrals_earned += 1
+            refresh_lifecycle(rules, referrer, now)
+        member.last_activity_at = now
+        refresh_lifecycle(rules, member, now)
+        for person in people.values():
+            batch.update(person)
+        endpoints = batch.run(outbox.LIVE_ENDPOINTS)
+    except IntegrityError as error:
+        if data.source_id is None or not _duplicate_source_id(error):
             raise
         raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
                                   {"source_id": data.source_id}) from None
-    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
-    people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
-    for person_id, person in people.items():
-        awards = [a for a in evaluation.awards if a.member_id == person_id]
-        if awards:
-            ledger.credit(session, person, [_credit(a) for a in awards], posting)
-            outbox.emit(session, "points.earned", person_id, _earned_data(event, person, awards), now)
-    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
-    qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
-    if qualifying:
-        counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
-    if data.type == PURCHASE:
-        _count_purchase(member, occurred_at)
-    if referrer is not None and any(a.member_id == referrer.id for a in evaluation.awards):
-        referrer.referrals_earned += 1
-        refresh_lifecycle(rules, referrer, now)
-    member.last_activity_at = now
+    for person_id, data_earned in earned.items():
+        outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
     if qualifying:
         upgrade_if_qualified(session, program, member, now, event["id"])
-    refresh_lifecycle(rules, member, now)
     return EventOutcome(event, member, evaluation)
+
+
+def _duplicate_source_id(error: IntegrityError) -> bool:
+    diagnostics = getattr(error.orig, "diag", None)  # psycopg names the constraint; sqlite3 only says it
+    if diagnostics is not None:
+        return diagnostics.constraint_name == "uq_events_source_id"
+    return "events.source_id" in str(error.orig)
 
 
 def refresh_lifecycle(rules: ActiveRules, member: Member, now: datetime) -> None:
@@ -223,7 +239,9 @@ def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
 
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  event_type: str, occurred_at: datetime) -> MemberFacts:
+                  event_type: str, occurred_at: datetime, now: datetime | None = None) -> MemberFacts:
+    """What the engine knows of the member; with ``now``, the member's qualifying total for the
+    window ending then is read in the same statement, for the upgrade check and the member view."""
     keys = rules.program.usage_keys(event_type, occurred_at)
     referrer_facts = None
     if referrer is not None:
@@ -234,5 +252,6 @@ def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer
     return MemberFacts(
         member_id=member.id, tier_id=current_tier(rules.program, member).id, email=member.email,
         referred=member.referred_by_id is not None, referrer=referrer_facts,
-        usage=counters.usage_for(session, member.id, keys.member),
+        usage=counters.usage_for(session, member.id, keys.member,
+                                 qualifying_window(rules.program, now) if now is not None else None),
     )

@@ -1,6 +1,6 @@
 """Tier qualification: trailing-window qualifying points and upgrades."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -13,11 +13,15 @@ def program_day(program: Program, moment: datetime):
     return moment.astimezone(program.timezone).date()
 
 
+def qualifying_window(program: Program, now: datetime) -> tuple[date, date]:
+    """First and last day of the trailing window ending today (program timezone)."""
+    today = program_day(program, now)
+    return today - timedelta(days=program.qualifying_window.days - 1), today
+
+
 def qualifying_points(session: Session, program: Program, member_id: str, now: datetime) -> int:
     """Qualifying points earned in the trailing window ending today (program timezone)."""
-    today = program_day(program, now)
-    first_day = today - timedelta(days=program.qualifying_window.days - 1)
-    return counters.qualifying_total(session, member_id, first_day, today)
+    return counters.qualifying_total(session, member_id, *qualifying_window(program, now))
 
 
 def current_tier(program: Program, member: Member):

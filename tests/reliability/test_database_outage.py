@@ -347,11 +347,11 @@ def test_a_database_that_accepts_but_never_answers_fails_a_connection_in_seconds
 def test_a_connection_lost_under_the_rate_limiters_key_lookup_is_not_a_500(
         app, members, pos_key, database_url, db_backend):
     """The limiter looks the API key up first and swallows its errors; the view must then meet
-    a usable session, not one stuck in a failed transaction. pre_ping is off here: it would
+    a usable session, not one stuck in a failed transaction. The idle ping is off here: it would
     replace the dead connection before the lookup, and a connection can die just after its ping."""
     url = sa.engine.make_url(database_url).set(query={"application_name": APP_NAME})
     bare = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False),
-                      SQLALCHEMY_ENGINE_OPTIONS={})
+                      DATABASE_PING_IDLE_SECONDS=None)
     client = bare.test_client()
     headers = {"Authorization": f"Bearer {pos_key}"}
     engine = sa.create_engine(database_url)
