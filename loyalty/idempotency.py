@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, LargeBinary, bindparam, text
 from sqlalchemy.orm import Session
 
 from loyalty.errors import IdempotencyConflict
+from loyalty.models.idempotency import PackedAnswer
 from loyalty.models.types import UTCDateTime
 from loyalty.transactions import write_transaction
 
@@ -28,39 +30,73 @@ class StoredResponse:
     replayed: bool
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """Same request = same method, path and JSON body (key order and spacing ignored)."""
+class Answer(NamedTuple):
+    """What a keyed request's work answered, and the member it is about (for erasure), if one."""
+
+    status: int
+    body: str
+    member_id: str | None = None
+
+
+def fingerprint(method: str, path: str, body: bytes) -> bytes:
+    """Same request = same method, path and JSON body (key order and spacing ignored); a SHA-256 digest."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
     except ValueError:
         canonical = body.decode("utf-8", "replace")
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).digest()
+
+
+def member_of(body) -> str | None:
+    """The one member a response body is about: its ``member``, its ``member_id``, or itself if a Member.
+
+    An event's ``awarded`` may name a referrer too; that answer is still about
+    the member who bought, and holds nothing personal of the referrer.
+    """
+    if not isinstance(body, dict):
+        return None
+    member = body.get("member")
+    if isinstance(member, dict) and isinstance(member.get("id"), str):
+        return member["id"]
+    if isinstance(body.get("member_id"), str):
+        return body["member_id"]
+    if isinstance(body.get("id"), str) and body["id"].startswith("mem_"):
+        return body["id"]
+    return None
 
 
 CLAIM = text(
     'INSERT INTO idempotency_records (scope, "key", fingerprint, created_at)'
     ' VALUES (:scope, :key, :fingerprint, :now) ON CONFLICT (scope, "key") DO NOTHING'
-).bindparams(bindparam("now", type_=UTCDateTime)).execution_options(preserve_rowcount=True)
-STORED = text('SELECT fingerprint, status_code, body FROM idempotency_records WHERE scope = :scope AND "key" = :key')
+).bindparams(bindparam("fingerprint", type_=LargeBinary), bindparam("now", type_=UTCDateTime)
+             ).execution_options(preserve_rowcount=True)
+STORED = text(
+    'SELECT fingerprint, status_code, body FROM idempotency_records WHERE scope = :scope AND "key" = :key'
+).columns(fingerprint=LargeBinary, status_code=Integer, body=PackedAnswer)
 ANSWER = text(
-    'UPDATE idempotency_records SET status_code = :status, body = :body WHERE scope = :scope AND "key" = :key')
+    'UPDATE idempotency_records SET status_code = :status, body = :body, member_id = :member_id'
+    ' WHERE scope = :scope AND "key" = :key'
+).bindparams(bindparam("body", type_=PackedAnswer))
 
 
-def run_once(session: Session, scope: str, key: str, request_fingerprint: str, now: datetime,
-             work: Callable[[], tuple[int, str]]) -> StoredResponse:
-    """Run ``work`` (which returns status and JSON body) at most once per key, in one transaction."""
+def run_once(session: Session, scope: str, key: str, request_fingerprint: bytes, now: datetime,
+             work: Callable[[], tuple[int, str] | Answer]) -> StoredResponse:
+    """Run ``work`` at most once per key, in one transaction.
+
+    ``work`` returns the status and JSON body, and may add the member they are about (an ``Answer``).
+    """
     names = {"scope": scope, "key": key}
     with write_transaction(session):
         claimed = session.execute(CLAIM, {**names, "fingerprint": request_fingerprint, "now": now}).rowcount
         if not claimed:
             record = session.execute(STORED, names).one()
-            if record.fingerprint != request_fingerprint:
+            if bytes(record.fingerprint) != request_fingerprint:
                 raise IdempotencyConflict(
                     "This Idempotency-Key was used with a different request.", {"key": key}
                 )
             return StoredResponse(record.status_code, record.body, replayed=True)
-        status, body = work()
-        session.execute(ANSWER, {**names, "status": status, "body": body})
+        status, body, member_id = Answer(*work())
+        session.execute(ANSWER, {**names, "status": status, "body": body, "member_id": member_id})
     return StoredResponse(status, body, replayed=False)
 
 

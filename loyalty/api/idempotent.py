@@ -10,7 +10,7 @@ from flask import Response, g, request
 from loyalty import clock
 from loyalty.errors import BadRequest
 from loyalty.extensions import db
-from loyalty.idempotency import fingerprint, run_once
+from loyalty.idempotency import Answer, fingerprint, member_of, run_once
 from loyalty.transactions import write_transaction
 
 MAX_KEY_LENGTH = 255
@@ -50,12 +50,13 @@ def write(status: int, schema_class: type[ma.Schema], work: Callable[[], object]
     key = idempotency_key(key_required)
     schema = _schema(schema_class)
 
-    def run() -> tuple[int, str]:
-        return status, json.dumps(schema.dump(work()), separators=(",", ":"))
+    def run() -> Answer:
+        data = schema.dump(work())
+        return Answer(status, json.dumps(data, separators=(",", ":")), member_of(data))
 
     if key is None:
         with write_transaction(db.session()):
-            _, body = run()
+            body = run().body
         return _json_response(status, body)
     stored = run_once(
         db.session(), g.principal.idempotency_scope, key,

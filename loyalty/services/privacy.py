@@ -54,8 +54,9 @@ def erase(session: Session, member_id: str, actor: str | None, now: datetime) ->
         .values(**dict.fromkeys(STRIPE_PERSONAL_FIELDS))
     )
     # Stored answers to keyed requests hold the member as it was; a replay now says it is erased.
+    # They are stored packed, so they are found by the member they are about, not by their text.
     session.execute(
-        update(IdempotencyRecord).where(IdempotencyRecord.body.contains(f'"{member_id}"', autoescape=True))
+        update(IdempotencyRecord).where(IdempotencyRecord.member_id == member_id)
         .values(status_code=409, body=_erased_body(member_id))
         .execution_options(synchronize_session=False)
     )
