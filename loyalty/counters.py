@@ -1,19 +1,20 @@
 """Per-member counters kept in the database: rule limits, caps, qualifying points.
 
 These run on every accrual, so their SQL is written once here (the same text
-serves SQLite and PostgreSQL) instead of being rebuilt per call. Within a
-``WriteBatch`` on PostgreSQL the upserts go with the batch instead.
+serves SQLite and PostgreSQL) instead of being rebuilt per call. Increments
+given a ``WriteBatch`` are written with the batch instead.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Date, String, bindparam, column, event, text
 from sqlalchemy.orm import Session
 
-from loyalty.models import QualifyingPoints, RuleUsage
-from loyalty.write_batch import WriteBatch
+if TYPE_CHECKING:
+    from loyalty.write_batch import WriteBatch
 
 USAGE_FOR = text(
     "SELECT counter_id, period_key, used FROM rule_usage"
@@ -74,22 +75,17 @@ def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]],
 
 
 def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
-               batch: WriteBatch | None = None) -> None:
+               batch: "WriteBatch | None" = None) -> None:
     """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement (or with ``batch``)."""
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     for member_id, counter_id, period_key, amount in increments:
-        totals[member_id, counter_id, period_key] += amount  # one row once per statement
-    params = [{"member_id": m, "counter_id": c, "period_key": p, "amount": a} for (m, c, p), a in totals.items()]
-    if not params:
-        return
-    if batch is None or not batch.combined:
-        session.execute(ADD_USAGE, params)
-        return
-    table = RuleUsage.__table__
-    upsert = batch.insert(table).values([{"member_id": m, "counter_id": c, "period_key": p, "used": a}
-                                         for (m, c, p), a in totals.items()])
-    batch.add(upsert.on_conflict_do_update(index_elements=[table.c.member_id, table.c.counter_id, table.c.period_key],
-                                           set_={"used": table.c.used + upsert.excluded.used}))
+        totals[member_id, counter_id, period_key] += amount
+    if batch is not None:
+        for (member_id, counter_id, period_key), amount in totals.items():
+            batch.add_usage(member_id, counter_id, period_key, amount)
+    elif totals:
+        session.execute(ADD_USAGE, [{"member_id": m, "counter_id": c, "period_key": p, "amount": a}
+                                    for (m, c, p), a in totals.items()])
 
 
 #: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
@@ -98,20 +94,17 @@ def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]
 QUALIFYING_TOTALS = "loyalty.qualifying_totals"
 
 
-def add_qualifying(session: Session, member_id: str, day: date, points: int, batch: WriteBatch | None = None) -> None:
+def add_qualifying(session: Session, member_id: str, day: date, points: int,
+                   batch: "WriteBatch | None" = None) -> None:
     """Add qualifying points to a day; totals remembered in this transaction move with them.
 
-    With a combining ``batch`` the row is written when the batch runs: a
-    total not yet remembered must not be read before then.
+    With ``batch`` the row is written when the batch runs: a total not yet
+    remembered must not be read before then.
     """
-    row = {"member_id": member_id, "day": day, "points": points}
-    if batch is None or not batch.combined:
-        session.execute(ADD_QUALIFYING, row)
+    if batch is not None:
+        batch.add_qualifying(member_id, day, points)
     else:
-        table = QualifyingPoints.__table__
-        upsert = batch.insert(table).values(row)
-        batch.add(upsert.on_conflict_do_update(index_elements=[table.c.member_id, table.c.day],
-                                               set_={"points": table.c.points + upsert.excluded.points}))
+        session.execute(ADD_QUALIFYING, {"member_id": member_id, "day": day, "points": points})
     for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
         if member == member_id and first_day <= day <= last_day:
             session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points

@@ -11,8 +11,9 @@ remainder out of both. Callers must hold the member's lock
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, String, and_, bindparam, column, func, insert, literal, select, true, update, values
+from sqlalchemy import Integer, String, and_, bindparam, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from loyalty.batch_sql import among, numbered_ids, unprepared
@@ -21,7 +22,9 @@ from loyalty.ids import new_id, new_ids
 from loyalty.models import LedgerEntry, Lot, LotDraw, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
 from loyalty.models.types import UTCDateTime
-from loyalty.write_batch import WriteBatch
+
+if TYPE_CHECKING:
+    from loyalty.write_batch import WriteBatch
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,12 @@ WRITTEN_ENTRIES = "loyalty.ledger_entries"
 
 
 def credit(session: Session, member: Member, credits: list[Credit], posting: Posting,
-           entry_type: str = "earn", batch: WriteBatch | None = None) -> list[dict | None]:
+           entry_type: str = "earn", batch: "WriteBatch | None" = None) -> list[dict | None]:
     """Post credits: an entry and a lot each; pending ones only a lot until released.
 
     Returns the entries as written (``None`` for a pending credit). With a
-    combining ``batch`` (PostgreSQL) the rows go with the batch, each lot
-    taking its entry's ``seq`` there, so the entries come back without one.
+    ``batch`` the rows are written when it runs, each lot taking its entry's
+    ``seq`` there; the entries come back before they have one.
     """
     entries, lots = [], []
     for item in credits:
@@ -92,8 +95,9 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
         entries.append(entry)
     written = [entry for entry in entries if entry is not None]
     session.info.setdefault(WRITTEN_ENTRIES, []).extend((e["type"], e["points"]) for e in written)
-    if batch is not None and batch.combined:
-        batch.add(_lots_with_their_entries(written, lots, batch.name("new_entries")))
+    if batch is not None:
+        batch.entries.extend(written)
+        batch.lots.extend(lots)
         return entries
     for entry in written:
         entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
@@ -103,26 +107,6 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
     if lots:
         session.execute(INSERT_LOTS, lots)
     return entries
-
-
-NEW_LOT_COLUMNS = ("member_id", "entry_id", "event_id", "rule_id", "points", "remaining", "status", "spend_based",
-                   "available_at", "expires_at", "created_at")
-
-
-def _lots_with_their_entries(entries: list[dict], lots: list[dict], entries_name: str):
-    """INSERT lots … SELECT from their rows joined to the entries' INSERT … RETURNING seq (PostgreSQL)."""
-    lot_table = Lot.__table__
-    rows = values(*(column(name, lot_table.c[name].type) if name != "entry_id" else column(name, String)
-                    for name in NEW_LOT_COLUMNS), name=f"{entries_name}_lots").data(
-        [tuple(lot[name] for name in NEW_LOT_COLUMNS) for lot in lots])
-    names = [name for name in NEW_LOT_COLUMNS if name != "entry_id"]
-    source = select(*(rows.c[name] for name in names))
-    if entries:
-        written = insert(LedgerEntry).values(entries).returning(LedgerEntry.seq, LedgerEntry.id).cte(entries_name)
-        source = source.add_columns(written.c.seq).select_from(
-            rows.outerjoin(written, written.c.id == rows.c.entry_id))
-        names.append("entry_seq")
-    return insert(Lot).from_select(names, source)
 
 
 def debit(session: Session, member: Member, points: int, entry_type: str, posting: Posting, *,

@@ -1,84 +1,180 @@
-"""One change's independent writes as one statement on PostgreSQL.
+"""One change's rows, written together: one statement on PostgreSQL.
 
-An accrual writes an event, ledger entries with their lots, counter upserts
-and the member's new totals. None of them needs anything back from another,
-except a lot its entry's sequence number, which it takes from the entry's
-CTE in the same statement. On PostgreSQL they are sent as the
-data-modifying CTEs of a single statement: one round trip and one
-statement's overhead instead of eight. Foreign keys are checked at the end
-of the statement, so an entry may name the event inserted beside it.
+An accrual writes an event, ledger entries with their lots, counter
+increments and its members' new totals. None of them needs anything back
+from another except a lot its entry's ``seq``. On PostgreSQL the rows travel
+as JSON into one fixed statement of data-modifying CTEs (each lot takes
+its entry's ``seq`` from the entries' ``RETURNING``; foreign keys are checked
+at the end of the statement), which also answers with the live webhook
+endpoints the change must tell: one round trip and one prepared statement
+instead of nine. SQLite has no INSERT or UPDATE inside WITH, so there the
+rows are written by the usual one-table statements (in process, there is no
+round trip to save).
 
-SQLite has no INSERT or UPDATE inside WITH; there each write runs when it
-is added (in process, there is no round trip to save).
-
-Every part reads the snapshot from before the statement, so nothing added
-to a batch may read what another part writes, other than through a CTE it
-references, and no row may be written twice in one batch.
+All parts of the statement read the snapshot from before it: nothing may be
+added that needs to see another part's row, and no row may be written twice
+(counter increments are summed per row first).
 """
 
-from sqlalchemy import Executable, inspect, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import json
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import JSON, String, bindparam, column, inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from loyalty import counters
+from loyalty.models import Event, LedgerEntry, Lot, Member
+from loyalty.models.types import pack_json
+from loyalty.outbox import LIVE_ENDPOINTS
+
+EVENT_COLUMNS = ("id", "member_id", "type", "source_id", "occurred_at", "recorded_at", "amount", "currency",
+                 "store_id", "channel", "items", "attributes", "rules_version", "explanation", "actor",
+                 "refundable_points", "refunded_amount", "reversed_points")
+ENTRY_COLUMNS = ("id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "redemption_id",
+                 "reason", "actor", "rules_version", "created_at", "expires_at")
+LOT_COLUMNS = ("entry_id", "member_id", "event_id", "rule_id", "points", "remaining", "status", "spend_based",
+               "available_at", "expires_at", "created_at")
+#: What a change of points moves on a member; other changed attributes are left to the unit of work.
+MEMBER_COLUMNS = ("id", "balance", "pending", "lifetime_earned", "lifetime_redeemed", "tier_id", "tier_since",
+                  "tier_expires_at", "purchase_count", "first_purchase_at", "second_purchase_at",
+                  "last_purchase_at", "referrals_earned", "lifecycle_stage", "last_activity_at")
+PACKED = {"items", "explanation", "attributes"}
+SQL_TYPES = {"points": "bigint", "balance_after": "bigint", "amount": "bigint", "rules_version": "integer",
+             "refundable_points": "bigint", "refunded_amount": "bigint", "reversed_points": "bigint",
+             "remaining": "bigint", "balance": "bigint", "pending": "bigint", "lifetime_earned": "bigint",
+             "lifetime_redeemed": "bigint", "purchase_count": "integer", "referrals_earned": "integer",
+             "used": "bigint", "spend_based": "boolean", "day": "date", "items": "bytea",
+             "attributes": "bytea", "explanation": "bytea", "reason": "text"}
+TIMESTAMPS = {"occurred_at", "recorded_at", "created_at", "expires_at", "available_at", "tier_since",
+              "tier_expires_at", "first_purchase_at", "second_purchase_at", "last_purchase_at", "last_activity_at"}
+
+
+def _rows(prefix: str, columns: tuple[str, ...]) -> str:
+    """Rows passed as one JSON parameter: few parameters and a short text, which psycopg caches."""
+    def sql_type(name: str) -> str:
+        return "timestamptz" if name in TIMESTAMPS else SQL_TYPES.get(name, "text")
+
+    declared = ", ".join(f"{name} {sql_type(name)}" for name in columns)
+    return f"jsonb_to_recordset(CAST(:{prefix} AS jsonb)) AS {prefix}({declared})"
+
+
+def _listed(columns: tuple[str, ...], alias: str = "") -> str:
+    return ", ".join(f"{alias}{name}" for name in columns)
+
+
+LOT_TARGET = tuple(name for name in LOT_COLUMNS if name != "entry_id")
+MEMBER_SET = ", ".join(f"{name} = m.{name}" for name in MEMBER_COLUMNS[1:])
+
+#: The whole batch on PostgreSQL: a fixed text, so psycopg prepares it once per connection.
+WRITE_ALL = text(
+    f"WITH new_events AS (INSERT INTO events ({_listed(EVENT_COLUMNS)})"
+    f" SELECT {_listed(EVENT_COLUMNS, 'ev.')} FROM {_rows('ev', EVENT_COLUMNS)}),"
+    f" new_entries AS (INSERT INTO ledger_entries ({_listed(ENTRY_COLUMNS)})"
+    f" SELECT {_listed(ENTRY_COLUMNS, 'en.')} FROM {_rows('en', ENTRY_COLUMNS)} RETURNING seq, id),"
+    f" new_lots AS (INSERT INTO lots ({_listed(LOT_TARGET)}, entry_seq)"
+    f" SELECT {_listed(LOT_TARGET, 'lo.')}, new_entries.seq FROM {_rows('lo', LOT_COLUMNS)}"
+    " LEFT JOIN new_entries ON new_entries.id = lo.entry_id),"
+    " usage AS (INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
+    f" SELECT us.member_id, us.counter_id, us.period_key, us.used"
+    f" FROM {_rows('us', ('member_id', 'counter_id', 'period_key', 'used'))}"
+    " ON CONFLICT (member_id, counter_id, period_key) DO UPDATE SET used = rule_usage.used + excluded.used),"
+    " qualifying AS (INSERT INTO qualifying_points (member_id, day, points)"
+    f" SELECT qu.member_id, qu.day, qu.points FROM {_rows('qu', ('member_id', 'day', 'points'))}"
+    " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points),"
+    f" totals AS (UPDATE members SET {MEMBER_SET} FROM {_rows('m', MEMBER_COLUMNS)}"
+    " WHERE members.id = m.id AND members.id = ANY(CAST(:member_ids AS varchar[])))"
+    " SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY seq"
+).columns(column("id", String), column("events", JSON))
+
+INSERT_EVENT = Event.__table__.insert()
+INSERT_ENTRY = LedgerEntry.__table__.insert().returning(LedgerEntry.__table__.c.seq)
+INSERT_LOTS = Lot.__table__.insert()
+UPDATE_TOTALS = Member.__table__.update().where(Member.__table__.c.id == bindparam("member_key")).values(
+    {name: bindparam(f"new_{name}") for name in MEMBER_COLUMNS[1:]})
+
+
+def _json(rows: list[dict]) -> str:
+    return json.dumps(rows, separators=(",", ":"), default=_iso)
+
+
+def _iso(value) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
 
 class WriteBatch:
+    """Rows to write together; ``run`` writes them and returns the live webhook endpoints."""
+
     def __init__(self, session: Session):
         self.session = session
         self.combined = session.get_bind().dialect.name == "postgresql"
-        self._parts: list = []
-        self._written: list[tuple[object, dict]] = []
-        self._names = 0
+        self.events: list[dict] = []
+        self.entries: list[dict] = []
+        self.lots: list[dict] = []  # each names its entry by ``entry_id`` (None for a pending lot)
+        self.usage: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.qualifying: dict[tuple[str, date], int] = defaultdict(int)
+        self.members: list = []
 
-    def insert(self, table):
-        """The dialect's INSERT (with ``on_conflict_do_update``) for ``table``."""
-        return (postgresql.insert if self.combined else sqlite.insert)(table)
+    def add_usage(self, member_id: str, counter_id: str, period_key: str, amount: int) -> None:
+        self.usage[member_id, counter_id, period_key] += amount
 
-    def name(self, prefix: str) -> str:
-        """A CTE name no other part of this batch uses (the same in every batch of the same shape)."""
-        self._names += 1
-        return f"{prefix}_{self._names}"
+    def add_qualifying(self, member_id: str, day: date, points: int) -> None:
+        self.qualifying[member_id, day] += points
 
-    def add(self, statement: Executable, row: dict | None = None) -> None:
-        """An INSERT, UPSERT or UPDATE, with its values bound or given as ``row``, run with the batch."""
-        if not self.combined:
-            self.session.execute(statement, row)
+    def update(self, member: Member) -> None:
+        """Write the member's totals with the batch; the unit of work then takes them as written."""
+        self.members.append(member)
+
+    def run(self) -> list:
+        totals = [{name: getattr(member, name) for name in MEMBER_COLUMNS} for member in self.members]
+        if self.combined:
+            endpoints = self.session.execute(WRITE_ALL, self._json_rows(totals)).all()
         else:
-            self._parts.append(statement.values(row) if row is not None else statement)
+            self._write_one_by_one(totals)
+            endpoints = self.session.execute(LIVE_ENDPOINTS).all()
+        for member, written in zip(self.members, totals, strict=True):
+            state = inspect(member)
+            for name, value in written.items():
+                if state.attrs[name].history.has_changes():
+                    set_committed_value(member, name, value)
+        return endpoints
 
-    def update(self, obj) -> None:
-        """Write ``obj``'s changed columns with the batch instead of at the next flush.
+    def _json_rows(self, totals: list[dict]) -> dict[str, str | list[str]]:
+        def packed(row: dict) -> dict:
+            return {**row, **{name: None if row[name] is None else "\\x" + pack_json(row[name]).hex()
+                              for name in PACKED & row.keys()}}
 
-        The unit of work then takes the object as written, so it sends no
-        UPDATE of its own for these changes.
-        """
-        state = inspect(obj)
-        changed = {attr.key: attr.value for attr in state.attrs if attr.history.has_changes()}
-        if not changed:
-            return
-        mapper = state.mapper
-        key = {column.key: getattr(obj, column.key) for column in mapper.primary_key}
-        table = mapper.local_table
-        self.add(update(table).where(*(table.c[name] == value for name, value in key.items())).values(changed))
-        self._written.append((obj, changed))
+        return {
+            "ev": _json([packed(event) for event in self.events]),
+            "en": _json(self.entries),
+            "lo": _json(self.lots),
+            "us": _json([{"member_id": m, "counter_id": c, "period_key": p, "used": used}
+                         for (m, c, p), used in self.usage.items()]),
+            "qu": _json([{"member_id": m, "day": day, "points": points}
+                         for (m, day), points in self.qualifying.items()]),
+            "m": _json(totals),
+            "member_ids": [written["id"] for written in totals],  # by the primary key, whatever the estimates
+        }
 
-    def run(self, read: Executable | None = None) -> list | None:
-        """Send the batch; with ``read``, a SELECT answered in the same statement, whose rows it returns.
-
-        The read sees the database as it was before the batch's writes, so it
-        must not look for them.
-        """
-        rows = None
-        if self._parts:
-            statement = read if read is not None else select(literal(1))
-            result = self.session.execute(statement.add_cte(
-                *(part.cte(f"write_{n}") for n, part in enumerate(self._parts))))
-            rows = result.all() if read is not None else None
-            self._parts = []
-        elif read is not None:
-            rows = self.session.execute(read).all()
-        for obj, changed in self._written:
-            for name, value in changed.items():
-                set_committed_value(obj, name, value)
-        self._written = []
-        return rows
+    def _write_one_by_one(self, totals: list[dict]) -> None:
+        session = self.session
+        for event in self.events:
+            session.execute(INSERT_EVENT, event)
+        seqs = {}
+        for entry in self.entries:
+            entry["seq"] = seqs[entry["id"]] = session.execute(INSERT_ENTRY, entry).scalar_one()
+        if self.lots:
+            session.execute(INSERT_LOTS, [{**{k: v for k, v in lot.items() if k != "entry_id"},
+                                           "entry_seq": seqs.get(lot["entry_id"])} for lot in self.lots])
+        if self.usage:
+            session.execute(counters.ADD_USAGE, [
+                {"member_id": m, "counter_id": c, "period_key": p, "amount": a} for (m, c, p), a in self.usage.items()])
+        if self.qualifying:
+            session.execute(counters.ADD_QUALIFYING, [
+                {"member_id": m, "day": d, "points": p} for (m, d), p in self.qualifying.items()])
+        if totals:
+            session.execute(UPDATE_TOTALS, [{"member_key": written["id"], **{f"new_{name}": written[name]
+                                             for name in MEMBER_COLUMNS[1:]}} for written in totals])

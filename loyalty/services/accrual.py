@@ -20,7 +20,7 @@ from loyalty.engine import (
 )
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
-from loyalty.models import Event, Member
+from loyalty.models import Member
 from loyalty.services import tier_review
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, qualifying_window, upgrade_if_qualified
@@ -45,10 +45,6 @@ class EventInput:
     channel: str | None = None
     items: tuple[Item, ...] = ()
     attributes: dict = field(default_factory=dict)
-
-
-#: Written with Core, not through the unit of work: one row, nothing to track.
-INSERT_EVENT = Event.__table__.insert()
 
 
 @dataclass
@@ -154,7 +150,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     }
     batch = WriteBatch(session)
     try:
-        batch.add(INSERT_EVENT, event)
+        batch.events.append(event)
         posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
         people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
         earned = {}
@@ -177,7 +173,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         refresh_lifecycle(rules, member, now)
         for person in people.values():
             batch.update(person)
-        endpoints = batch.run(outbox.LIVE_ENDPOINTS)
+        endpoints = batch.run()
     except IntegrityError as error:
         if data.source_id is None or not _duplicate_source_id(error):
             raise
