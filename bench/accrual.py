@@ -3,7 +3,7 @@
 Against a baseline measured in the same run: the same client asking ``GET /healthz``.
 What it prints is what the HTTP benchmark's accrual costs the app itself.
 
-Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000]
+Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000] [--show-sql]
 (the PostgreSQL database is dropped and created afresh).
 """
 
@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("-n", type=int, default=1000, help="accruals to time")
+    parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one accrual")
     args = parser.parse_args()
     url = fresh(args.url)
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
@@ -76,8 +77,7 @@ def main() -> None:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     base_wall, base_cpu = timed(args.n, lambda: client.get("/healthz"))
     wall, cpu = timed(args.n, accrue)
-    import os
-    if os.environ.get("SHOW_SQL"):
+    if args.show_sql:
         print("\n---\n".join(statements))
     print(f"{sa.engine.make_url(url).get_backend_name()}: POST /v1/events in process, {args.n} accruals")
     print(f"  accrual   {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
