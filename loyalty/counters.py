@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from loyalty.write_batch import WriteBatch
 
-USAGE_FOR = text(
-    "SELECT counter_id, period_key, used FROM rule_usage"
-    " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods"
-).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True)).columns(
-    column("counter_id", String), column("period_key", String), column("used", BigInteger))
+_USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
+              " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods")
+_QUALIFYING_SQL = ("SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM qualifying_points"
+                   " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day")
+_USAGE_COLUMNS = (column("counter_id", String), column("period_key", String), column("used", BigInteger))
+
+USAGE_FOR = text(_USAGE_SQL).bindparams(
+    bindparam("counters", expanding=True), bindparam("periods", expanding=True)).columns(*_USAGE_COLUMNS)
 
 ADD_USAGE = text(
     "INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
@@ -33,20 +36,15 @@ ADD_QUALIFYING = text(
     " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points"
 ).bindparams(bindparam("day", type_=Date))
 
-QUALIFYING_TOTAL = text(
-    "SELECT coalesce(sum(points), 0) FROM qualifying_points"
-    " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day"
-).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+QUALIFYING_TOTAL = text(_QUALIFYING_SQL).bindparams(
+    bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
+#: The usage rows, then one row (NULL, NULL, total) with the qualifying total.
 USAGE_AND_QUALIFYING = text(
-    "SELECT counter_id, period_key, used FROM rule_usage"
-    " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods"
-    " UNION ALL SELECT NULL, NULL, CAST(coalesce(sum(points), 0) AS BIGINT) FROM qualifying_points"
-    " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day"
+    f"{_USAGE_SQL} UNION ALL {_QUALIFYING_SQL.replace('SELECT ', 'SELECT NULL, NULL, ', 1)}"
 ).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True),
-             bindparam("first_day", type_=Date), bindparam("last_day", type_=Date)).columns(
-    column("counter_id", String), column("period_key", String), column("used", BigInteger))
+             bindparam("first_day", type_=Date), bindparam("last_day", type_=Date)).columns(*_USAGE_COLUMNS)
 
 
 def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]],

@@ -98,15 +98,19 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
     if batch is not None:
         batch.entries.extend(written)
         batch.lots.extend(lots)
-        return entries
-    for entry in written:
-        entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
-    seqs = {entry["id"]: entry["seq"] for entry in written}
-    for lot in lots:
-        lot["entry_seq"] = seqs.get(lot.pop("entry_id"))
-    if lots:
-        session.execute(INSERT_LOTS, lots)
+    else:
+        write_entries_and_lots(session, written, lots)
     return entries
+
+
+def write_entries_and_lots(session: Session, entries: list[dict], lots: list[dict]) -> None:
+    """Insert entries (each gets its ``seq``), then lots, each naming its entry by ``entry_id``."""
+    for entry in entries:
+        entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
+    seqs = {entry["id"]: entry["seq"] for entry in entries}
+    if lots:
+        session.execute(INSERT_LOTS, [{**{name: value for name, value in lot.items() if name != "entry_id"},
+                                       "entry_seq": seqs.get(lot["entry_id"])} for lot in lots])
 
 
 def debit(session: Session, member: Member, points: int, entry_type: str, posting: Posting, *,

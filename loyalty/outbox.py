@@ -32,10 +32,11 @@ EVENT_TYPES = (
 RETRY_FOR = timedelta(days=3)
 
 
-#: Asked on every change of points, so built once; ``id`` and ``events`` are all ``emit`` needs.
-LIVE_ENDPOINTS = text(
-    "SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY seq"
-).columns(column("id", String), column("events", JSON))
+#: Asked on every change of points, so built once; ``id`` and ``events`` are all ``emit`` needs
+#: (``write_batch`` asks it as the last part of its statement).
+LIVE_ENDPOINTS_SQL = "SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY seq"
+ENDPOINT_COLUMNS = (column("id", String), column("events", JSON))
+LIVE_ENDPOINTS = text(LIVE_ENDPOINTS_SQL).columns(*ENDPOINT_COLUMNS)
 
 
 def subscribed_endpoints(session: Session) -> list[Row]:

@@ -20,43 +20,39 @@ import json
 from collections import defaultdict
 from datetime import date, datetime
 
-from sqlalchemy import JSON, String, bindparam, column, inspect, text
+from sqlalchemy import bindparam, inspect, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from loyalty import counters
-from loyalty.models import Event, LedgerEntry, Lot, Member
-from loyalty.models.types import pack_json
-from loyalty.outbox import LIVE_ENDPOINTS
+from loyalty import counters, ledger
+from loyalty.models import Event, LedgerEntry, Lot, Member, QualifyingPoints, RuleUsage
+from loyalty.models.types import PackedJSON, pack_json
+from loyalty.outbox import ENDPOINT_COLUMNS, LIVE_ENDPOINTS, LIVE_ENDPOINTS_SQL
 
-EVENT_COLUMNS = ("id", "member_id", "type", "source_id", "occurred_at", "recorded_at", "amount", "currency",
-                 "store_id", "channel", "items", "attributes", "rules_version", "explanation", "actor",
-                 "refundable_points", "refunded_amount", "reversed_points")
-ENTRY_COLUMNS = ("id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "redemption_id",
-                 "reason", "actor", "rules_version", "created_at", "expires_at")
-LOT_COLUMNS = ("entry_id", "member_id", "event_id", "rule_id", "points", "remaining", "status", "spend_based",
-               "available_at", "expires_at", "created_at")
+EVENTS, ENTRIES, LOTS, MEMBERS, USAGE, QUALIFYING = (
+    model.__table__ for model in (Event, LedgerEntry, Lot, Member, RuleUsage, QualifyingPoints))
+EVENT_COLUMNS = tuple(EVENTS.c.keys())
+ENTRY_COLUMNS = tuple(name for name in ENTRIES.c.keys() if name != "seq")
+#: A lot names its entry by id; the statement turns that into the entry's ``seq``.
+LOT_COLUMNS = ("entry_id", *(name for name in LOTS.c.keys() if name not in ("id", "entry_seq")))
 #: What a change of points moves on a member; other changed attributes are left to the unit of work.
 MEMBER_COLUMNS = ("id", "balance", "pending", "lifetime_earned", "lifetime_redeemed", "tier_id", "tier_since",
                   "tier_expires_at", "purchase_count", "first_purchase_at", "second_purchase_at",
                   "last_purchase_at", "referrals_earned", "lifecycle_stage", "last_activity_at")
-PACKED = {"items", "explanation", "attributes"}
-SQL_TYPES = {"points": "bigint", "balance_after": "bigint", "amount": "bigint", "rules_version": "integer",
-             "refundable_points": "bigint", "refunded_amount": "bigint", "reversed_points": "bigint",
-             "remaining": "bigint", "balance": "bigint", "pending": "bigint", "lifetime_earned": "bigint",
-             "lifetime_redeemed": "bigint", "purchase_count": "integer", "referrals_earned": "integer",
-             "used": "bigint", "spend_based": "boolean", "day": "date", "items": "bytea",
-             "attributes": "bytea", "explanation": "bytea", "reason": "text"}
-TIMESTAMPS = {"occurred_at", "recorded_at", "created_at", "expires_at", "available_at", "tier_since",
-              "tier_expires_at", "first_purchase_at", "second_purchase_at", "last_purchase_at", "last_activity_at"}
+PACKED = {name for name, column in EVENTS.c.items() if isinstance(column.type, PackedJSON)}
+#: Short names keep the statement under psycopg's 4 KB limit for caching a query.
+SHORT_TYPES = {"varchar": "text", "timestamp with time zone": "timestamptz"}
 
 
-def _rows(prefix: str, columns: tuple[str, ...]) -> str:
+def _sql_type(column) -> str:
+    name = column.type.compile(dialect=postgresql.dialect()).split("(")[0].lower()
+    return SHORT_TYPES.get(name, name)
+
+
+def _rows(prefix: str, table, columns: tuple[str, ...]) -> str:
     """Rows passed as one JSON parameter: few parameters and a short text, which psycopg caches."""
-    def sql_type(name: str) -> str:
-        return "timestamptz" if name in TIMESTAMPS else SQL_TYPES.get(name, "text")
-
-    declared = ", ".join(f"{name} {sql_type(name)}" for name in columns)
+    declared = ", ".join(f"{name} {_sql_type(table.c[name]) if name in table.c else 'text'}" for name in columns)
     return f"jsonb_to_recordset(CAST(:{prefix} AS jsonb)) AS {prefix}({declared})"
 
 
@@ -70,28 +66,26 @@ MEMBER_SET = ", ".join(f"{name} = m.{name}" for name in MEMBER_COLUMNS[1:])
 #: The whole batch on PostgreSQL: a fixed text, so psycopg prepares it once per connection.
 WRITE_ALL = text(
     f"WITH new_events AS (INSERT INTO events ({_listed(EVENT_COLUMNS)})"
-    f" SELECT {_listed(EVENT_COLUMNS, 'ev.')} FROM {_rows('ev', EVENT_COLUMNS)}),"
+    f" SELECT {_listed(EVENT_COLUMNS, 'ev.')} FROM {_rows('ev', EVENTS, EVENT_COLUMNS)}),"
     f" new_entries AS (INSERT INTO ledger_entries ({_listed(ENTRY_COLUMNS)})"
-    f" SELECT {_listed(ENTRY_COLUMNS, 'en.')} FROM {_rows('en', ENTRY_COLUMNS)} RETURNING seq, id),"
+    f" SELECT {_listed(ENTRY_COLUMNS, 'en.')} FROM {_rows('en', ENTRIES, ENTRY_COLUMNS)} RETURNING seq, id),"
     f" new_lots AS (INSERT INTO lots ({_listed(LOT_TARGET)}, entry_seq)"
-    f" SELECT {_listed(LOT_TARGET, 'lo.')}, new_entries.seq FROM {_rows('lo', LOT_COLUMNS)}"
+    f" SELECT {_listed(LOT_TARGET, 'lo.')}, new_entries.seq FROM {_rows('lo', LOTS, LOT_COLUMNS)}"
     " LEFT JOIN new_entries ON new_entries.id = lo.entry_id),"
     " usage AS (INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
     f" SELECT us.member_id, us.counter_id, us.period_key, us.used"
-    f" FROM {_rows('us', ('member_id', 'counter_id', 'period_key', 'used'))}"
+    f" FROM {_rows('us', USAGE, ('member_id', 'counter_id', 'period_key', 'used'))}"
     " ON CONFLICT (member_id, counter_id, period_key) DO UPDATE SET used = rule_usage.used + excluded.used),"
     " qualifying AS (INSERT INTO qualifying_points (member_id, day, points)"
-    f" SELECT qu.member_id, qu.day, qu.points FROM {_rows('qu', ('member_id', 'day', 'points'))}"
+    f" SELECT qu.member_id, qu.day, qu.points FROM {_rows('qu', QUALIFYING, ('member_id', 'day', 'points'))}"
     " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points),"
-    f" totals AS (UPDATE members SET {MEMBER_SET} FROM {_rows('m', MEMBER_COLUMNS)}"
+    f" totals AS (UPDATE members SET {MEMBER_SET} FROM {_rows('m', MEMBERS, MEMBER_COLUMNS)}"
     " WHERE members.id = m.id AND members.id = ANY(CAST(:member_ids AS varchar[])))"
-    " SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL ORDER BY seq"
-).columns(column("id", String), column("events", JSON))
+    f" {LIVE_ENDPOINTS_SQL}"
+).columns(*ENDPOINT_COLUMNS)
 
-INSERT_EVENT = Event.__table__.insert()
-INSERT_ENTRY = LedgerEntry.__table__.insert().returning(LedgerEntry.__table__.c.seq)
-INSERT_LOTS = Lot.__table__.insert()
-UPDATE_TOTALS = Member.__table__.update().where(Member.__table__.c.id == bindparam("member_key")).values(
+INSERT_EVENT = EVENTS.insert()
+UPDATE_TOTALS = MEMBERS.update().where(MEMBERS.c.id == bindparam("member_key")).values(
     {name: bindparam(f"new_{name}") for name in MEMBER_COLUMNS[1:]})
 
 
@@ -163,15 +157,8 @@ class WriteBatch:
         session = self.session
         for event in self.events:
             session.execute(INSERT_EVENT, event)
-        seqs = {}
-        for entry in self.entries:
-            entry["seq"] = seqs[entry["id"]] = session.execute(INSERT_ENTRY, entry).scalar_one()
-        if self.lots:
-            session.execute(INSERT_LOTS, [{**{k: v for k, v in lot.items() if k != "entry_id"},
-                                           "entry_seq": seqs.get(lot["entry_id"])} for lot in self.lots])
-        if self.usage:
-            session.execute(counters.ADD_USAGE, [
-                {"member_id": m, "counter_id": c, "period_key": p, "amount": a} for (m, c, p), a in self.usage.items()])
+        ledger.write_entries_and_lots(session, self.entries, self.lots)
+        counters.add_usages(session, [(*key, used) for key, used in self.usage.items()])
         if self.qualifying:
             session.execute(counters.ADD_QUALIFYING, [
                 {"member_id": m, "day": d, "points": p} for (m, d), p in self.qualifying.items()])

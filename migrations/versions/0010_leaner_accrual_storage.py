@@ -55,6 +55,18 @@ def _unpacked(value):
     return None if value is None else unpack_json(value)
 
 
+def _retype(old_type, new_type, suffix: str, convert) -> None:
+    """Give the PACKED columns of events ``new_type``: a new column each, filled by convert, then renamed."""
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        for name in PACKED:
+            batch_op.add_column(sa.Column(f'{name}_{suffix}', new_type(), nullable=True))
+    _convert([(sa.column(name, old_type()), sa.column(f'{name}_{suffix}', new_type())) for name in PACKED], convert)
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        for name in PACKED:
+            batch_op.drop_column(name)
+            batch_op.alter_column(f'{name}_{suffix}', new_column_name=name, existing_type=new_type())
+
+
 def upgrade():
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_event_id')
@@ -62,27 +74,11 @@ def upgrade():
         op.drop_index('ix_ledger_entries_created_at', table_name='ledger_entries')
         op.create_index('ix_ledger_entries_created_at', 'ledger_entries', ['created_at'], unique=False,
                         postgresql_using='brin', postgresql_with={'autosummarize': 'on'})
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        for name in PACKED:
-            batch_op.add_column(sa.Column(f'{name}_packed', sa.LargeBinary(), nullable=True))
-    _convert([(sa.column(name, sa.JSON()), sa.column(f'{name}_packed', sa.LargeBinary())) for name in PACKED],
-             _zlib)
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        for name in PACKED:
-            batch_op.drop_column(name)
-            batch_op.alter_column(f'{name}_packed', new_column_name=name, existing_type=sa.LargeBinary())
+    _retype(sa.JSON, sa.LargeBinary, 'packed', _zlib)
 
 
 def downgrade():
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        for name in PACKED:
-            batch_op.add_column(sa.Column(f'{name}_json', sa.JSON(), nullable=True))
-    _convert([(sa.column(name, sa.LargeBinary()), sa.column(f'{name}_json', sa.JSON())) for name in PACKED],
-             _unpacked)
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        for name in PACKED:
-            batch_op.drop_column(name)
-            batch_op.alter_column(f'{name}_json', new_column_name=name, existing_type=sa.JSON())
+    _retype(sa.LargeBinary, sa.JSON, 'json', _unpacked)
     # 0009 reads explanations as plain zlib streams only.
     explanation = sa.column('explanation', sa.LargeBinary())
     _convert([(explanation, explanation)], lambda value: _zlib(_unpacked(value)))
