@@ -57,9 +57,13 @@ def revoke_key(session: Session, name: str, now: datetime) -> ApiKey:
 
 
 def authenticate(session: Session, secret: str) -> Principal | None:
-    """The principal for a presented key, or None. The hash is compared in constant time."""
+    """The principal for a presented key, or None."""
     digest = hash_key(secret)
-    key = session.execute(KEY_BY_HASH, {"digest": digest}).first()
+    return principal_for(session.execute(KEY_BY_HASH, {"digest": digest}).first(), digest)
+
+
+def principal_for(key, digest: str) -> Principal | None:
+    """The principal for the key row found by ``digest`` (or None); the hash is compared in constant time."""
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
         return None
     return Principal(kind="key", name=key.name, scope=key.scope)

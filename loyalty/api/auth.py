@@ -3,13 +3,22 @@
 import functools
 
 from flask import current_app, g, request
+from sqlalchemy import text
 
 from loyalty import clock, widget_tokens
-from loyalty.api_keys import Principal, authenticate
+from loyalty.api_keys import Principal, hash_key, principal_for
 from loyalty.errors import Forbidden, NotFound, Unauthorized
 from loyalty.extensions import db
+from loyalty.services.rules import ACTIVE_VERSION_SQL
 
 SCOPE_RANK = {"pos": 1, "admin": 2}
+
+#: A request's first read: the caller's key and, in the same round trip, which rules
+#: version is active (most views apply rules; ``context.rules`` then need not ask).
+KEY_AND_ACTIVE_VERSION = text(
+    "SELECT k.name, k.scope, k.key_hash, k.revoked_at, r.version, r.content_hash"
+    f" FROM api_keys k LEFT JOIN ({ACTIVE_VERSION_SQL}) r ON 1 = 1 WHERE k.key_hash = :digest"
+)
 
 
 def bearer_token() -> str | None:
@@ -27,10 +36,19 @@ def current_principal() -> Principal:
         if token and widget_tokens.is_widget_token(token):
             principal = widget_principal(token)
         else:
-            principal = authenticate(db.session, token) if token else None
+            principal = key_principal(token) if token else None
         if principal is None:
             raise Unauthorized("A valid API key is required: Authorization: Bearer <key>.")
         g.principal = principal
+    return principal
+
+
+def key_principal(secret: str) -> Principal | None:
+    digest = hash_key(secret)
+    row = db.session.execute(KEY_AND_ACTIVE_VERSION, {"digest": digest}).first()
+    principal = principal_for(row, digest)
+    if principal is not None and row.version is not None:
+        g.active_version = (row.version, row.content_hash)
     return principal
 
 

@@ -11,9 +11,9 @@ def session():
 
 
 def rules() -> ActiveRules:
-    """The active rules, read once per request."""
+    """The active rules, read once per request (with the caller's key, if it was one)."""
     if "active_rules" not in g:
-        g.active_rules = active_rules(db.session())
+        g.active_rules = active_rules(db.session(), g.get("active_version"))
     return g.active_rules
 
 

@@ -127,7 +127,7 @@ class RefundResultSchema(ma.Schema):
 @blp.route("")
 class EventCollection(MethodView):
     @requires("pos")
-    @blp.arguments(EventInSchema)
+    @blp.arguments(EventInSchema())
     @blp.response(201, EventResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413)
@@ -150,7 +150,7 @@ class EventCollection(MethodView):
 @blp.route("/preview")
 class EventPreview(MethodView):
     @requires("pos")
-    @blp.arguments(EventInSchema)
+    @blp.arguments(EventInSchema())
     @blp.response(200, PreviewSchema)
     @error_responses(blp, 404, 413)
     def post(self, data):
@@ -172,7 +172,7 @@ class EventItem(MethodView):
 @blp.route("/<event_id>/refunds")
 class EventRefunds(MethodView):
     @requires("pos")
-    @blp.arguments(RefundInSchema)
+    @blp.arguments(RefundInSchema())
     @blp.response(201, RefundResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413)

@@ -58,7 +58,7 @@ class AdjustmentResultSchema(ma.Schema):
 @blp.route("/<member_id>/transactions")
 class MemberTransactions(MethodView):
     @requires("pos")
-    @blp.arguments(TransactionQuerySchema, location="query")
+    @blp.arguments(TransactionQuerySchema(), location="query")
     @blp.response(200, TransactionPageSchema)
     @error_responses(blp, 404)
     def get(self, query, member_id):
@@ -71,7 +71,7 @@ class MemberTransactions(MethodView):
 @blp.route("/<member_id>/adjustments")
 class MemberAdjustments(MethodView):
     @requires("admin")
-    @blp.arguments(AdjustmentInSchema)
+    @blp.arguments(AdjustmentInSchema())
     @blp.response(201, AdjustmentResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413)

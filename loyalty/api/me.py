@@ -97,7 +97,7 @@ def cross_origin(response):
 @blp.route("")
 class Me(MethodView):
     @requires_member
-    @blp.arguments(MeQuerySchema, location="query")
+    @blp.arguments(MeQuerySchema(), location="query")
     @blp.response(200, MeSchema)
     @error_responses(blp)
     def get(self, query):
@@ -116,7 +116,7 @@ class Me(MethodView):
 @blp.route("/transactions")
 class MyTransactions(MethodView):
     @requires_member
-    @blp.arguments(TransactionQuerySchema, location="query")
+    @blp.arguments(TransactionQuerySchema(), location="query")
     @blp.response(200, ActivityPageSchema)
     @error_responses(blp)
     def get(self, query):
@@ -140,7 +140,7 @@ class MyRewards(MethodView):
 @blp.route("/redemptions")
 class MyRedemptions(MethodView):
     @requires_member
-    @blp.arguments(RedeemInSchema)
+    @blp.arguments(RedeemInSchema())
     @blp.response(201, RedemptionSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413, 502)

@@ -48,7 +48,7 @@ class MemberQuerySchema(PageQuerySchema):
 @blp.route("")
 class MemberCollection(MethodView):
     @requires("pos")
-    @blp.arguments(EnrollSchema)
+    @blp.arguments(EnrollSchema())
     @blp.response(201, MemberSchema)
     @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
                           "schema": {"type": "string", "maxLength": 255}}])
@@ -65,7 +65,7 @@ class MemberCollection(MethodView):
         return write(201, MemberSchema, work, key_required=False)
 
     @requires("pos")
-    @blp.arguments(MemberQuerySchema, location="query")
+    @blp.arguments(MemberQuerySchema(), location="query")
     @blp.response(200, MemberPageSchema)
     @error_responses(blp, 400)
     def get(self, query):
@@ -88,7 +88,7 @@ class MemberItem(MethodView):
         return member_view(context.session(), context.rules().program, member, clock.now())
 
     @requires("pos")
-    @blp.arguments(MemberPatchSchema)
+    @blp.arguments(MemberPatchSchema())
     @blp.response(200, MemberSchema)
     @error_responses(blp, 404, 409, 413)
     def patch(self, changes, member_id):

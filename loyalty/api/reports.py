@@ -120,7 +120,7 @@ class TimeseriesSchema(ma.Schema):
 class Summary(MethodView):
     @requires("admin")
     @error_responses(blp)
-    @blp.arguments(WindowQuerySchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(WindowQuerySchema(), location="query", unknown=ma.RAISE)
     @blp.response(200, SummarySchema)
     def get(self, query):
         """Members by tier and stage, points flows in [from, to), liability, breakage, timing."""
@@ -132,7 +132,7 @@ class Summary(MethodView):
 class Timeseries(MethodView):
     @requires("admin")
     @error_responses(blp)
-    @blp.arguments(TimeseriesQuerySchema, location="query", unknown=ma.RAISE)
+    @blp.arguments(TimeseriesQuerySchema(), location="query", unknown=ma.RAISE)
     @blp.response(200, TimeseriesSchema)
     def get(self, query):
         """One metric per day, week or month of [from, to), in the program's timezone."""

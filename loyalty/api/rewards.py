@@ -101,7 +101,7 @@ def redeem_for(member_id: str, reward_id: str):
 @blp.route("/rewards")
 class Rewards(MethodView):
     @requires("pos")
-    @blp.arguments(RewardQuerySchema, location="query")
+    @blp.arguments(RewardQuerySchema(), location="query")
     @blp.response(200, RewardListSchema)
     @error_responses(blp, 404)
     def get(self, query):
@@ -117,7 +117,7 @@ class Rewards(MethodView):
 @blp.route("/members/<member_id>/redemptions")
 class MemberRedemptions(MethodView):
     @requires("pos")
-    @blp.arguments(RedeemInSchema)
+    @blp.arguments(RedeemInSchema())
     @blp.response(201, RedemptionSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413, 502)
@@ -126,7 +126,7 @@ class MemberRedemptions(MethodView):
         return redeem_for(member_id, data["reward_id"])
 
     @requires("pos")
-    @blp.arguments(RedemptionQuerySchema, location="query")
+    @blp.arguments(RedemptionQuerySchema(), location="query")
     @blp.response(200, RedemptionPageSchema)
     @error_responses(blp, 404)
     def get(self, query, member_id):

@@ -120,7 +120,7 @@ class ActiveRulesView(MethodView):
 
     @requires("admin")
     @error_responses(blp, 400, 413)
-    @blp.arguments(PublishInSchema)
+    @blp.arguments(PublishInSchema())
     @blp.response(201, RulesVersionSchema)
     def put(self, data):
         """Publish a new version and make it active (422 rules_invalid if rejected)."""
@@ -135,7 +135,7 @@ class ActiveRulesView(MethodView):
 class ValidateRules(MethodView):
     @requires("admin")
     @error_responses(blp, 400, 413)
-    @blp.arguments(YamlInSchema)
+    @blp.arguments(YamlInSchema())
     @blp.response(200, ValidSchema)
     def post(self, data):
         """Check YAML without publishing; errors carry line, column and path."""
@@ -147,7 +147,7 @@ class ValidateRules(MethodView):
 class SimulateRules(MethodView):
     @requires("admin")
     @error_responses(blp, 400, 413)
-    @blp.arguments(SimulateInSchema)
+    @blp.arguments(SimulateInSchema())
     @blp.response(200, SimulateResultSchema)
     def post(self, data):
         """Awards each event would get, in order, for one described member; writes nothing."""
@@ -220,7 +220,7 @@ class BacktestSchema(ma.Schema):
 class BacktestRules(MethodView):
     @requires("admin")
     @error_responses(blp, 400, 413)
-    @blp.arguments(BacktestInSchema)
+    @blp.arguments(BacktestInSchema())
     @blp.response(200, BacktestSchema)
     def post(self, data):
         """Replay the recorded events of [from, to) through candidate rules: points actually

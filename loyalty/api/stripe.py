@@ -93,7 +93,7 @@ class StripeWebhook(MethodView):
 @blp.route("/stripe/unmatched")
 class StripeUnmatched(MethodView):
     @requires("admin")
-    @blp.arguments(StripeEventQuerySchema, location="query")
+    @blp.arguments(StripeEventQuerySchema(), location="query")
     @blp.response(200, StripeEventPageSchema)
     @error_responses(blp)
     def get(self, query):

@@ -92,7 +92,7 @@ class DeliveryQuerySchema(PageQuerySchema):
 @blp.route("/webhook-endpoints")
 class EndpointCollection(MethodView):
     @requires("admin")
-    @blp.arguments(EndpointInSchema)
+    @blp.arguments(EndpointInSchema())
     @blp.response(201, EndpointWithSecretSchema)
     @error_responses(blp, 400, 409, 413)
     def post(self, data):
@@ -104,7 +104,7 @@ class EndpointCollection(MethodView):
         return write(201, EndpointWithSecretSchema, work, key_required=False)
 
     @requires("admin")
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(PageQuerySchema(), location="query")
     @blp.response(200, EndpointPageSchema)
     @error_responses(blp)
     def get(self, query):
@@ -149,7 +149,7 @@ class EndpointSecret(MethodView):
 @blp.route("/webhook-endpoints/<endpoint_id>/deliveries")
 class EndpointDeliveries(MethodView):
     @requires("admin")
-    @blp.arguments(DeliveryQuerySchema, location="query")
+    @blp.arguments(DeliveryQuerySchema(), location="query")
     @blp.response(200, DeliveryPageSchema)
     @error_responses(blp, 404)
     def get(self, query, endpoint_id):

@@ -43,7 +43,7 @@ class WidgetTokenSchema(ma.Schema):
 @blp.route("/<member_id>/widget-tokens")
 class WidgetTokens(MethodView):
     @requires("pos")
-    @blp.arguments(WidgetTokenInSchema)
+    @blp.arguments(WidgetTokenInSchema())
     @blp.response(201, WidgetTokenSchema)
     @error_responses(blp, 404, 409, 413)
     def post(self, data, member_id):

@@ -42,18 +42,20 @@ def active_version_number(session: Session) -> int | None:
     )
 
 
-#: Read on every request that applies rules, so built once.
-ACTIVE_VERSION = text(
+#: Read on every request that applies rules, so built once; the API reads it with the caller's key.
+ACTIVE_VERSION_SQL = (
     "SELECT a.version, v.content_hash FROM rules_activations a"
     " JOIN rules_versions v ON v.version = a.version ORDER BY a.id DESC LIMIT 1"
 )
+ACTIVE_VERSION = text(ACTIVE_VERSION_SQL)
 
 
-def active_rules(session: Session) -> ActiveRules:
-    row = session.execute(ACTIVE_VERSION).first()
-    if row is None:
+def active_rules(session: Session, active: tuple[int, str] | None = None) -> ActiveRules:
+    """The active version's rules; ``active`` is its (version, content hash) if already read."""
+    version, digest = active or session.execute(ACTIVE_VERSION).first() or (None, None)
+    if version is None:
         raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
-    return ActiveRules(row.version, _program(session, row.version, row.content_hash))
+    return ActiveRules(version, _program(session, version, digest))
 
 
 def program_for_version(session: Session, version: int) -> Program:
