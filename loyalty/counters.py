@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from loyalty.write_batch import WriteBatch
 
-_USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
-              " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods")
-_QUALIFYING_SQL = ("SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM qualifying_points"
-                   " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day")
-_USAGE_COLUMNS = (column("counter_id", String), column("period_key", String), column("used", BigInteger))
+USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
+             " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods")
+QUALIFYING_SQL = ("SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM qualifying_points"
+                  " WHERE member_id = :member_id AND day >= :first_day AND day <= :last_day")
 
-USAGE_FOR = text(_USAGE_SQL).bindparams(
-    bindparam("counters", expanding=True), bindparam("periods", expanding=True)).columns(*_USAGE_COLUMNS)
+USAGE_FOR = text(USAGE_SQL).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True)
+                                       ).columns(column("counter_id", String), column("period_key", String),
+                                                 column("used", BigInteger))
 
 ADD_USAGE = text(
     "INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
@@ -36,40 +36,21 @@ ADD_QUALIFYING = text(
     " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points"
 ).bindparams(bindparam("day", type_=Date))
 
-QUALIFYING_TOTAL = text(_QUALIFYING_SQL).bindparams(
+QUALIFYING_TOTAL = text(QUALIFYING_SQL).bindparams(
     bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
-#: The usage rows, then one row (NULL, NULL, total) with the qualifying total.
-USAGE_AND_QUALIFYING = text(
-    f"{_USAGE_SQL} UNION ALL {_QUALIFYING_SQL.replace('SELECT ', 'SELECT NULL, NULL, ', 1)}"
-).bindparams(bindparam("counters", expanding=True), bindparam("periods", expanding=True),
-             bindparam("first_day", type_=Date), bindparam("last_day", type_=Date)).columns(*_USAGE_COLUMNS)
-
-
-def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]],
-              qualifying_window: tuple[date, date] | None = None) -> dict[tuple[str, str], int]:
-    """The member's use of these (counter, period) keys.
-
-    With ``qualifying_window`` (first and last day) the same statement also
-    reads the member's qualifying total for it, which ``qualifying_total``
-    then answers without asking the database.
-    """
+def usage_keys(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """``:counters`` and ``:periods`` of ``USAGE_SQL`` for these (counter, period) keys."""
     keys = list(keys)
-    names = {"member_id": member_id, "counters": sorted({counter for counter, _ in keys}),
-             "periods": sorted({period for _, period in keys})}
-    if qualifying_window is None:
-        rows = session.execute(USAGE_FOR, names) if keys else []
-        return {(counter, period): used for counter, period, used in rows}
-    first_day, last_day = qualifying_window
-    usage = {}
-    for counter, period, used in session.execute(
-            USAGE_AND_QUALIFYING, {**names, "first_day": first_day, "last_day": last_day}):
-        if counter is None:
-            session.info.setdefault(QUALIFYING_TOTALS, {})[member_id, first_day, last_day] = int(used)
-        else:
-            usage[counter, period] = int(used)
-    return usage
+    return {"counters": sorted({counter for counter, _ in keys}), "periods": sorted({period for _, period in keys})}
+
+
+def usage_for(session: Session, member_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The member's use of these (counter, period) keys."""
+    names = usage_keys(keys)
+    rows = session.execute(USAGE_FOR, {"member_id": member_id, **names}) if names["counters"] else []
+    return {(counter, period): used for counter, period, used in rows}
 
 
 def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
@@ -106,6 +87,11 @@ def add_qualifying(session: Session, member_id: str, day: date, points: int,
     for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
         if member == member_id and first_day <= day <= last_day:
             session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points
+
+
+def remember_qualifying(session: Session, member_id: str, first_day: date, last_day: date, total: int) -> None:
+    """A qualifying total read with other rows (``member_view.read_member``), for ``qualifying_total``."""
+    session.info.setdefault(QUALIFYING_TOTALS, {})[member_id, first_day, last_day] = total
 
 
 def qualifying_total(session: Session, member_id: str, first_day: date, last_day: date) -> int:

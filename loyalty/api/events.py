@@ -141,7 +141,7 @@ class EventCollection(MethodView):
                 "event": outcome.event,
                 "awarded": outcome.evaluation.awards,
                 "explanation": outcome.evaluation.explanation,
-                "member": member_view(context.session(), rules.program, outcome.member, now),
+                "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
             }
 
         return write(201, EventResultSchema, work)

@@ -22,8 +22,9 @@ from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, Valida
 from loyalty.ids import new_id
 from loyalty.models import Member
 from loyalty.services import tier_review
+from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
-from loyalty.services.tiers import current_tier, program_day, qualifying_window, upgrade_if_qualified
+from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
 from loyalty.transactions import lock_members
 from loyalty.write_batch import WriteBatch
 
@@ -52,6 +53,7 @@ class EventOutcome:
     event: dict  # the events row as written
     member: Member
     evaluation: Evaluation
+    expiring_soon: list[dict]  # the member's, for ``member_view``
 
 
 def check_event(rules: ActiveRules, data: EventInput, now: datetime) -> datetime:
@@ -135,8 +137,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
         referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
+    # The member view's reads come with the counters': the answer then needs no read after the write.
+    reads = read_member(session, program, member.id, now, program.usage_keys(data.type, occurred_at).member)
     evaluation = evaluate(program, _facts(data, occurred_at),
-                          _member_facts(session, rules, member, referrer, data.type, occurred_at, now))
+                          _member_facts(session, rules, member, referrer, data.type, occurred_at, reads.usage))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -183,7 +187,9 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
     if qualifying:
         upgrade_if_qualified(session, program, member, now, event["id"])
-    return EventOutcome(event, member, evaluation)
+    expiring_soon = with_new_lots(reads.expiring_soon, (lot for lot in batch.lots if lot["member_id"] == member.id),
+                                  now)
+    return EventOutcome(event, member, evaluation, expiring_soon)
 
 
 def _duplicate_source_id(error: IntegrityError) -> bool:
@@ -235,9 +241,8 @@ def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
 
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  event_type: str, occurred_at: datetime, now: datetime | None = None) -> MemberFacts:
-    """What the engine knows of the member; with ``now``, the member's qualifying total for the
-    window ending then is read in the same statement, for the upgrade check and the member view."""
+                  event_type: str, occurred_at: datetime, usage: dict | None = None) -> MemberFacts:
+    """What the engine knows of the member; ``usage`` if the member's counters are already read."""
     keys = rules.program.usage_keys(event_type, occurred_at)
     referrer_facts = None
     if referrer is not None:
@@ -248,6 +253,5 @@ def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer
     return MemberFacts(
         member_id=member.id, tier_id=current_tier(rules.program, member).id, email=member.email,
         referred=member.referred_by_id is not None, referrer=referrer_facts,
-        usage=counters.usage_for(session, member.id, keys.member,
-                                 qualifying_window(rules.program, now) if now is not None else None),
+        usage=counters.usage_for(session, member.id, keys.member) if usage is None else usage,
     )

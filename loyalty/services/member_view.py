@@ -1,28 +1,89 @@
 """The Member as the contract shows it: cached totals plus what depends on now."""
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, bindparam, column, text
+from sqlalchemy import BigInteger, Date, String, bindparam, column, text
 from sqlalchemy.orm import Session
 
+from loyalty import counters
 from loyalty.engine import Program, lifecycle_stage
 from loyalty.models import Member
 from loyalty.models.types import UTCDateTime
-from loyalty.services.tiers import current_tier, qualifying_points
+from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)
 
-#: Every member view shows this, so its SQL is built once.
-EXPIRING_SOON_LOTS = text(
-    "SELECT expires_at, sum(remaining) AS points FROM lots"
+_EXPIRING_SOON_SQL = (
+    "SELECT CAST(sum(remaining) AS BIGINT), expires_at FROM lots"
     " WHERE member_id = :member_id AND status = 'active' AND remaining > 0"
-    " AND expires_at > :now AND expires_at <= :until"
-    " GROUP BY expires_at ORDER BY expires_at"
-).bindparams(bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime)).columns(
-    column("expires_at", UTCDateTime), column("points", BigInteger))
+    " AND expires_at > :now AND expires_at <= :until GROUP BY expires_at"
+)
 
 
-def member_view(session: Session, program: Program, member: Member, now: datetime) -> dict:
+def _tagged(kind: str, select_sql: str, before: str = "", after: str = "") -> str:
+    """``select_sql`` with its kind in front and NULL columns around its own, for a UNION."""
+    return select_sql.replace("SELECT ", f"SELECT '{kind}', {before}", 1).replace(" FROM ", f"{after} FROM ", 1)
+
+
+#: Everything a member view reads besides the member row, in one round trip: the points expiring
+#: soon, the qualifying total of the window ending today and, for an accrual, its counters' usage.
+#: Rows are (kind, counter, period, amount, expires_at), kind u(sage), q(ualifying) or x (expiring).
+MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair: the timestamps come first
+    _tagged("x", _EXPIRING_SOON_SQL, before="NULL, NULL, "),
+    _tagged("u", counters.USAGE_SQL, after=", NULL"),
+    _tagged("q", counters.QUALIFYING_SQL, before="NULL, NULL, ", after=", NULL"),
+))).bindparams(
+    bindparam("counters", type_=String, expanding=True), bindparam("periods", type_=String, expanding=True),
+    bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
+    bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
+).columns(column("kind", String), column("counter_id", String), column("period_key", String),
+          column("amount", BigInteger), column("expires_at", UTCDateTime))
+
+
+@dataclass(frozen=True)
+class MemberReads:
+    """What ``read_member`` found; the qualifying total is left with ``counters.qualifying_total``."""
+
+    usage: dict[tuple[str, str], int]
+    expiring_soon: list[dict]
+
+
+def read_member(session: Session, program: Program, member_id: str, now: datetime,
+                usage_keys: Iterable[tuple[str, str]] = ()) -> MemberReads:
+    """The member's points expiring soon, qualifying total and use of ``usage_keys``, in one statement."""
+    first_day, last_day = qualifying_window(program, now)
+    rows = session.execute(MEMBER_READ, {
+        "member_id": member_id, **counters.usage_keys(usage_keys), "first_day": first_day, "last_day": last_day,
+        "now": now, "until": now + EXPIRING_SOON})
+    usage, expiring = {}, []
+    for kind, counter, period, amount, expires_at in rows:
+        if kind == "u":
+            usage[counter, period] = int(amount)
+        elif kind == "q":
+            counters.remember_qualifying(session, member_id, first_day, last_day, int(amount))
+        else:
+            expiring.append({"points": int(amount), "expires_at": expires_at})
+    return MemberReads(usage, sorted(expiring, key=lambda lot: lot["expires_at"]))
+
+
+def with_new_lots(expiring_soon: list[dict], lots: Iterable[dict], now: datetime) -> list[dict]:
+    """``expiring_soon`` as read before ``lots`` (rows just written for the member) were added."""
+    points = defaultdict(int, {lot["expires_at"]: lot["points"] for lot in expiring_soon})
+    for lot in lots:
+        if lot["status"] == "active" and lot["remaining"] > 0 and lot["expires_at"] is not None \
+                and now < lot["expires_at"] <= now + EXPIRING_SOON:
+            points[lot["expires_at"]] += lot["remaining"]
+    return [{"points": total, "expires_at": expires_at} for expires_at, total in sorted(points.items())]
+
+
+def member_view(session: Session, program: Program, member: Member, now: datetime,
+                expiring_soon: list[dict] | None = None) -> dict:
+    """The member as the API shows it; ``expiring_soon`` if the caller has read it (``read_member``)."""
+    if expiring_soon is None:
+        expiring_soon = read_member(session, program, member.id, now).expiring_soon
     return {
         "id": member.id,
         "external_id": member.external_id,
@@ -43,18 +104,13 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
             "pending": member.pending,
             "lifetime_earned": member.lifetime_earned,
             "lifetime_redeemed": member.lifetime_redeemed,
-            "expiring_soon": expiring_soon(session, member.id, now),
+            "expiring_soon": expiring_soon,
         },
         "tier": tier_view(session, program, member, now),
         "lifecycle_stage": lifecycle_stage(
             program, member.purchase_count, member.last_purchase_at, member.referrals_earned, now
         ),
     }
-
-
-def expiring_soon(session: Session, member_id: str, now: datetime) -> list[dict]:
-    rows = session.execute(EXPIRING_SOON_LOTS, {"member_id": member_id, "now": now, "until": now + EXPIRING_SOON})
-    return [{"points": int(points), "expires_at": expires_at} for expires_at, points in rows]
 
 
 def tier_view(session: Session, program: Program, member: Member, now: datetime) -> dict:

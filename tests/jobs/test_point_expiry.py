@@ -14,7 +14,7 @@ from loyalty.ids import new_id
 from loyalty.models import OutboxEvent, WebhookEndpoint
 from loyalty.services.expiry import expire_points
 from loyalty.services.tier_review import review_tiers
-from tests.jobs.conftest import WELCOME, utc
+from tests.jobs.conftest import DEMO_YAML, WELCOME, utc
 
 SECOND = timedelta(seconds=1)
 
@@ -192,3 +192,24 @@ def test_subscribers_hear_of_expired_points_and_tier_changes(api, jobs, at, db_b
     changed = [data for kind, data in events if kind == "tier.changed"]
     assert [(c["from"], c["to"], c["reason"]) for c in changed] == [
         ("member", "silver", "upgrade"), ("silver", "member", "downgrade")]
+
+
+def test_an_accrual_answers_with_what_expires_soon_including_its_own_points(api, jobs, at, db_backend):
+    """The accrual's answer reads expiring lots before it writes and adds its own: it must agree with a read after."""
+    policy = "expiry:\n  after: 12 months            # \"N days\" or \"N months\"\n"
+    assert policy in DEMO_YAML
+    jobs.publish(DEMO_YAML.replace(policy, "expiry: {after: 20 days}\n"))
+    member_id = enroll_and_buy(api, at, "2026-05-04T16:00:00Z")  # the welcome bonus: 50, expiring 24 May
+    with at("2026-05-14T16:00:00Z"):
+        first = api.purchase(member_id, 700)["member"]["points"]["expiring_soon"]
+        assert first == [{"points": WELCOME, "expires_at": "2026-05-24T16:00:00Z"},
+                         {"points": 7, "expires_at": "2026-06-03T16:00:00Z"}]
+        second = api.purchase(member_id, 300)["member"]["points"]["expiring_soon"]  # same instant: one line
+        assert second == [{"points": WELCOME, "expires_at": "2026-05-24T16:00:00Z"},
+                          {"points": 10, "expires_at": "2026-06-03T16:00:00Z"}]
+        assert api.member(member_id)["points"]["expiring_soon"] == second
+    with at("2026-05-25T16:00:00Z"):  # the welcome lot is past its instant (the job has not run yet)
+        third = api.purchase(member_id, 100)["member"]["points"]["expiring_soon"]
+        assert third == [{"points": 10, "expires_at": "2026-06-03T16:00:00Z"},
+                         {"points": 1, "expires_at": "2026-06-14T16:00:00Z"}]
+        assert api.member(member_id)["points"]["expiring_soon"] == third
