@@ -58,8 +58,8 @@ def fresh_database(kind: str, workdir: Path) -> str:
     return recreate_postgres(PG_URL)
 
 
-def prepare_service(database_url: str, workdir: Path) -> tuple[str, Path]:
-    """Migrate, publish the demo rules, create a key and 10,000 members with points and some history.
+def prepare_service(database_url: str, workdir: Path, history: bool = True) -> tuple[str, Path]:
+    """Migrate, publish the demo rules, create a key and 10,000 members with points (and some history).
 
     Returns the API key and a file of member ids (one per line) for the wrk scripts.
     """
@@ -97,7 +97,8 @@ def prepare_service(database_url: str, workdir: Path) -> tuple[str, Path]:
                 ids += [member.id for member in batch]
         db.session.remove()
         db.engine.dispose()
-    record_history(app, key, ids)
+    if history:
+        record_history(app, key, ids)
     members_file = workdir / "members.txt"
     members_file.write_text("\n".join(ids) + "\n")
     return key, members_file
