@@ -131,9 +131,13 @@ class WriteBatch:
             endpoints = self.session.execute(LIVE_ENDPOINTS).all()
         for member, written in zip(self.members, totals, strict=True):
             state = inspect(member)
-            for name, value in written.items():
-                if state.attrs[name].history.has_changes():
-                    set_committed_value(member, name, value)
+            changed = state.committed_state.keys()  # the unit of work's record of what it would write
+            if changed <= written.keys():
+                # All of it is written: a clean member spares the commit a flush that would find nothing.
+                state._commit_all(state.dict, self.session.identity_map)
+            else:
+                for name in changed & written.keys():
+                    set_committed_value(member, name, written[name])
         return endpoints
 
     def _json_rows(self, totals: list[dict]) -> dict[str, str | list[str]]:
