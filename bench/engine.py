@@ -44,7 +44,11 @@ def generated_rule(i: int) -> str:
 
 
 def program_text(n: int) -> str:
-    return DEMO + "\n" + "".join(generated_rule(i) for i in range(n))
+    """The demo with ``n`` generated rules at the end of its ``rules:`` section."""
+    lines = DEMO.splitlines(keepends=True)
+    start = lines.index("rules:\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in ("", " ", "#", "\n")), len(lines))
+    return "".join(lines[:end]) + "".join(generated_rule(i) for i in range(n)) + "".join(lines[end:])
 
 
 EVENT = EventFacts(

@@ -2,15 +2,22 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
+from typing import NamedTuple
 
 from . import reasons
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
 from .program import FixedAward, Program, Rule
 
+ONE = Fraction(1)
 
-@dataclass(frozen=True, slots=True)
-class Award:
+
+# Award, Explanation and UsageIncrement are named tuples: an accrual makes a dozen, and a frozen
+# dataclass's __init__ (one object.__setattr__ per field) cost a tenth of an evaluation.
+
+
+class Award(NamedTuple):
     rule_id: str
     member_id: str
     points: int
@@ -21,8 +28,7 @@ class Award:
     tier_qualifying: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+class Explanation(NamedTuple):
     """`points`: everything the rule awarded for this event (a referral's
     includes the referrer's); `matched`: its window and conditions held."""
 
@@ -40,8 +46,7 @@ class Explanation:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class UsageIncrement:
+class UsageIncrement(NamedTuple):
     member_id: str
     counter_id: str
     period_key: str
@@ -94,6 +99,7 @@ class _Run:
         "member",
         "program",
         "tier",
+        "tier_multiplies",
     )
 
     def __init__(self, program: Program, event: EventFacts, member: MemberFacts):
@@ -102,6 +108,7 @@ class _Run:
         self.member = member
         self.clock = EventClock(event.occurred_at, program.timezone)
         self.tier = program._tiers_by_id.get(member.tier_id) or program.base_tier
+        self.tier_multiplies = self.tier.multiplier != 1  # once: comparing Fractions is slow
         self.awards = []
         self.explanation = []
         self.increments = {}
@@ -168,8 +175,9 @@ class _Run:
     def points(self, rule: Rule) -> tuple[int, str]:
         award = rule.award
         tier = self.tier
-        multiplier = tier.multiplier if rule.multiply_by_tier else 1
-        by_tier = f" × {tier.multiplier_text} {tier.name} multiplier" if multiplier != 1 else ""
+        multiplies = rule.multiply_by_tier and self.tier_multiplies
+        multiplier = tier.multiplier if multiplies else ONE
+        by_tier = f" × {tier.multiplier_text} {tier.name} multiplier" if multiplies else ""
         currency = self.program.currency
         if isinstance(award, FixedAward):
             points = (
@@ -216,10 +224,10 @@ class _Run:
         expiry = rule.expiry
         if expiry is None:
             expires_at = None
-        elif expiry in self.expiries:
-            expires_at = self.expiries[expiry]
+        elif id(expiry) in self.expiries:  # by identity: hashing the policy costs more than the lookup saves
+            expires_at = self.expiries[id(expiry)]
         else:
-            expires_at = self.expiries[expiry] = expiry.expires_at(self.clock.local)
+            expires_at = self.expiries[id(expiry)] = expiry.expires_at(self.clock.local)
         if rule.pending_days:
             status, available_at = (
                 "pending",

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 
 from .checker import Checker
+from .periods import on_wall_clock
 
 END_OF = ("month", "quarter", "year")
 EXPIRY_KEYS = ("after", "end_of", "on", "inactive_after", "redate_earned")
@@ -41,8 +42,7 @@ class Duration:
 
     def after(self, local: datetime) -> datetime:
         """`local` plus this duration on the wall clock, still in the program timezone."""
-        naive = local.replace(tzinfo=None) + relativedelta(months=self.months, days=self.days)
-        return naive.replace(tzinfo=local.tzinfo, fold=0)
+        return on_wall_clock(local, self.months, self.days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ class Expiry:
         zone = local.tzinfo
         if self.on_date is not None:
             return start_of_day(self.on_date + timedelta(days=1), zone)
-        moved = Duration(self.months, self.days).after(local)
+        moved = on_wall_clock(local, self.months, self.days)
         if self.on is not None:
             return start_of_day(_next_month_day(moved.date(), *self.on) + timedelta(days=1), zone)
         if self.end_of is not None:

@@ -1,6 +1,7 @@
 """Calendar periods and date arithmetic, always on the program's wall clock."""
 
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -38,8 +39,19 @@ def add_on_wall_clock(local: datetime, months: int = 0, days: int = 0) -> dateti
     leap year); a time skipped by a DST change resolves with the offset in
     force before it (fold=0).
     """
-    naive = local.replace(tzinfo=None) + relativedelta(months=months, days=days)
-    return naive.replace(tzinfo=local.tzinfo, fold=0).astimezone(UTC)
+    return on_wall_clock(local, months, days).astimezone(UTC)
+
+
+def on_wall_clock(local: datetime, months: int = 0, days: int = 0) -> datetime:
+    """``add_on_wall_clock`` left in ``local``'s timezone."""
+    naive = local.replace(tzinfo=None) + _calendar_step(months, days)
+    return naive.replace(tzinfo=local.tzinfo, fold=0)
+
+
+@cache
+def _calendar_step(months: int, days: int) -> relativedelta:
+    """Built once per step: an accrual adds the same few, and building one costs as much as adding it."""
+    return relativedelta(months=months, days=days)
 
 
 class EventClock:
