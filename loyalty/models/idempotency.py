@@ -1,5 +1,3 @@
-import zlib
-
 from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -7,7 +5,7 @@ from sqlalchemy.types import TypeDecorator
 from loyalty import clock
 from loyalty.extensions import db
 from loyalty.models.types import DICTIONARY as ENGINE_WORDING
-from loyalty.models.types import UTCDateTime
+from loyalty.models.types import RAW_DEFLATE, UTCDateTime, deflate, inflate
 
 _MEMBER = (
     '{"id":"mem_","external_id":"","email":"","phone":null,"first_name":null,"last_name":null,'
@@ -40,22 +38,19 @@ ANSWER_DICTIONARY = "".join((
     '"member":', _MEMBER, 'repeat"}}',
 )).encode("utf-8")
 
-#: The first byte of a packed answer says how it was packed: raw deflate against ANSWER_DICTIONARY.
-RAW_DEFLATE = b"\x01"
-
-
 def pack_answer(body: str) -> bytes:
-    """The response text's own UTF-8 bytes, deflated: it reads back byte for byte, never re-serialized."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=ANSWER_DICTIONARY)
-    return RAW_DEFLATE + packer.compress(body.encode("utf-8")) + packer.flush()
+    """The response text's own UTF-8 bytes, deflated: it reads back byte for byte, never re-serialized.
+
+    The first byte says how it was packed: ``RAW_DEFLATE``, against ANSWER_DICTIONARY.
+    """
+    return deflate(body.encode("utf-8"), ANSWER_DICTIONARY)
 
 
 def unpack_answer(packed: bytes) -> str:
     packed = bytes(packed)
     if packed[:1] != RAW_DEFLATE:
         raise ValueError(f"unknown packing {packed[:1]!r} of a stored answer")
-    unpacker = zlib.decompressobj(-15, zdict=ANSWER_DICTIONARY)
-    return (unpacker.decompress(packed[1:]) + unpacker.flush()).decode("utf-8")
+    return inflate(packed[1:], ANSWER_DICTIONARY).decode("utf-8")
 
 
 class PackedAnswer(TypeDecorator):

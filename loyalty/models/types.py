@@ -95,17 +95,24 @@ DICTIONARY = "".join((
 RAW_DEFLATE = b"\x01"
 
 
+def deflate(data: bytes, dictionary: bytes) -> bytes:
+    """``RAW_DEFLATE`` then ``data`` raw-deflated against ``dictionary``."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=dictionary)
+    return RAW_DEFLATE + packer.compress(data) + packer.flush()
+
+
+def inflate(packed: bytes, dictionary: bytes) -> bytes:
+    """What ``deflate`` packed (``packed`` without its format byte)."""
+    unpacker = zlib.decompressobj(-15, zdict=dictionary)
+    return unpacker.decompress(packed) + unpacker.flush()
+
+
 def pack_json(value) -> bytes:
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=DICTIONARY)
-    return RAW_DEFLATE + packer.compress(text) + packer.flush()
+    return deflate(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), DICTIONARY)
 
 
 def unpack_json(packed: bytes):
     packed = bytes(packed)
     if packed[:1] == RAW_DEFLATE:
-        unpacker = zlib.decompressobj(-15, zdict=DICTIONARY)
-        text = unpacker.decompress(packed[1:]) + unpacker.flush()
-    else:
-        text = zlib.decompress(packed)
-    return json.loads(text)
+        return json.loads(inflate(packed[1:], DICTIONARY))
+    return json.loads(zlib.decompress(packed))
