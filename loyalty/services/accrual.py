@@ -15,6 +15,7 @@ from loyalty.engine import (
     Item,
     MemberFacts,
     ReferrerFacts,
+    UsageKeys,
     evaluate,
     lifecycle_stage,
 )
@@ -116,7 +117,7 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
         raise NotFound("No such member.")
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
     return evaluate(rules.program, _facts(data, occurred_at),
-                    _member_facts(session, rules, member, referrer, data.type, occurred_at))
+                    _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at)))
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
@@ -138,9 +139,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     if data.type == PURCHASE and member.referred_by_id:
         referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
     # The member view's reads come with the counters': the answer then needs no read after the write.
-    reads = read_member(session, program, member.id, now, program.usage_keys(data.type, occurred_at).member)
+    keys = program.usage_keys(data.type, occurred_at)
+    reads = read_member(session, program, member.id, now, keys.member)
     evaluation = evaluate(program, _facts(data, occurred_at),
-                          _member_facts(session, rules, member, referrer, data.type, occurred_at, reads.usage))
+                          _member_facts(session, rules, member, referrer, keys, reads.usage))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -241,9 +243,9 @@ def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
 
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  event_type: str, occurred_at: datetime, usage: dict | None = None) -> MemberFacts:
-    """What the engine knows of the member; ``usage`` if the member's counters are already read."""
-    keys = rules.program.usage_keys(event_type, occurred_at)
+                  keys: UsageKeys, usage: dict | None = None) -> MemberFacts:
+    """What the engine knows of the member, given the event's usage ``keys`` (``Program.usage_keys``);
+    ``usage`` if the member's counters are already read."""
     referrer_facts = None
     if referrer is not None:
         referrer_facts = ReferrerFacts(
