@@ -270,7 +270,7 @@ def _post(session: Session, member: Member, entry_type: str, points: int, postin
     """Write one entry and move the member's cached totals with it; returns the row with its ``seq``."""
     entry = _entry(member, entry_type, points, posting, rule_id=rule_id, redemption_id=redemption_id,
                    expires_at=expires_at)
-    entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
+    write_entries_and_lots(session, [entry], [])
     session.info.setdefault(WRITTEN_ENTRIES, []).append((entry_type, points))
     return entry
 
