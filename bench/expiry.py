@@ -57,9 +57,9 @@ POSTGRES_SEED = [
               10 * ((g - 1) / :members + 1), 'spend', 'bench', 1, e - interval '1 year', e
        FROM (SELECT g, CAST(:now AS timestamptz) - ((g::bigint * 7919) % :year + 1) * interval '1 second' AS e
              FROM generate_series(1, :lots) g) s""",
-    """INSERT INTO lots (member_id, entry_seq, rule_id, points, remaining, status, spend_based, available_at,
+    """INSERT INTO lots (member_id, rule_id, points, remaining, status, spend_based, available_at,
                         expires_at, created_at)
-       SELECT member_id, seq, rule_id, points, points, 'active', true, created_at, expires_at, created_at
+       SELECT member_id, rule_id, points, points, 'active', true, created_at, expires_at, created_at
        FROM ledger_entries WHERE actor = 'bench' ORDER BY seq""",
 ]
 
@@ -78,9 +78,9 @@ SQLITE_SEED = [
               strftime('%Y-%m-%d %H:%M:%S', :epoch - (n * 7919) % :year - 1 - :year, 'unixepoch') || '.000000',
               strftime('%Y-%m-%d %H:%M:%S', :epoch - (n * 7919) % :year - 1, 'unixepoch') || '.000000'
        FROM g""",
-    """INSERT INTO lots (member_id, entry_seq, rule_id, points, remaining, status, spend_based, available_at,
+    """INSERT INTO lots (member_id, rule_id, points, remaining, status, spend_based, available_at,
                         expires_at, created_at)
-       SELECT member_id, seq, rule_id, points, points, 'active', 1, created_at, expires_at, created_at
+       SELECT member_id, rule_id, points, points, 'active', 1, created_at, expires_at, created_at
        FROM ledger_entries WHERE actor = 'bench' ORDER BY seq""",
 ]
 

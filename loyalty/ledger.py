@@ -60,7 +60,8 @@ class Expired:
 
 #: Entries, lots and draws are written with Core: insert-only rows gain nothing from the
 #: unit of work, which costs several times the statement itself on the hot path.
-INSERT_ENTRY = LedgerEntry.__table__.insert().returning(LedgerEntry.__table__.c.seq)
+INSERT_ENTRIES = LedgerEntry.__table__.insert()
+INSERT_ENTRY = INSERT_ENTRIES.returning(LedgerEntry.__table__.c.seq)
 INSERT_LOTS = Lot.__table__.insert()
 INSERT_DRAWS = LotDraw.__table__.insert()
 #: ``session.info`` key: (type, points) of each entry this transaction wrote, for metrics at commit.
@@ -71,9 +72,8 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
            entry_type: str = "earn", batch: "WriteBatch | None" = None) -> list[dict | None]:
     """Post credits: an entry and a lot each; pending ones only a lot until released.
 
-    Returns the entries as written (``None`` for a pending credit). With a
-    ``batch`` the rows are written when it runs, each lot taking its entry's
-    ``seq`` there; the entries come back before they have one.
+    Returns the entries as written, without their ``seq`` (``None`` for a
+    pending credit). With a ``batch`` the rows are written when it runs.
     """
     entries, lots = [], []
     for item in credits:
@@ -87,7 +87,7 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
             # A credit pays any negative balance off first; only the rest is spendable.
             remaining = min(item.points, max(0, entry["balance_after"]))
         lots.append({
-            "member_id": member.id, "entry_id": entry["id"] if entry else None, "event_id": posting.event_id,
+            "member_id": member.id, "event_id": posting.event_id,
             "rule_id": item.rule_id, "points": item.points, "remaining": remaining,
             "status": "pending" if item.pending else "active", "spend_based": item.spend_based,
             "available_at": item.available_at, "expires_at": item.expires_at, "created_at": posting.now,
@@ -104,13 +104,11 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
 
 
 def write_entries_and_lots(session: Session, entries: list[dict], lots: list[dict]) -> None:
-    """Insert entries (each gets its ``seq``), then lots, each naming its entry by ``entry_id``."""
-    for entry in entries:
-        entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
-    seqs = {entry["id"]: entry["seq"] for entry in entries}
+    """Insert entries and lots, one statement each."""
+    if entries:
+        session.execute(INSERT_ENTRIES, entries)
     if lots:
-        session.execute(INSERT_LOTS, [{**{name: value for name, value in lot.items() if name != "entry_id"},
-                                       "entry_seq": seqs.get(lot["entry_id"])} for lot in lots])
+        session.execute(INSERT_LOTS, lots)
 
 
 def debit(session: Session, member: Member, points: int, entry_type: str, posting: Posting, *,
@@ -270,7 +268,7 @@ def _post(session: Session, member: Member, entry_type: str, points: int, postin
     """Write one entry and move the member's cached totals with it; returns the row with its ``seq``."""
     entry = _entry(member, entry_type, points, posting, rule_id=rule_id, redemption_id=redemption_id,
                    expires_at=expires_at)
-    write_entries_and_lots(session, [entry], [])
+    entry["seq"] = session.execute(INSERT_ENTRY, entry).scalar_one()
     session.info.setdefault(WRITTEN_ENTRIES, []).append((entry_type, points))
     return entry
 
@@ -310,15 +308,12 @@ def open_balances(session: Session, balances: list[tuple[str, int]], posting: Po
         "expires_at": expires_at,
     } for member_id, points in balances]
     connection = session.connection()
-    connection.execute(LedgerEntry.__table__.insert(), entries)
-    seq_of = dict(connection.execute(
-        select(LedgerEntry.id, LedgerEntry.seq).where(LedgerEntry.id.in_([e["id"] for e in entries]))).all())
-    seqs = [seq_of[e["id"]] for e in entries]
-    connection.execute(Lot.__table__.insert(), [{
-        "member_id": member_id, "entry_seq": seq, "event_id": posting.event_id, "rule_id": None,
+    connection.execute(INSERT_ENTRIES, entries)
+    connection.execute(INSERT_LOTS, [{
+        "member_id": member_id, "event_id": posting.event_id, "rule_id": None,
         "points": points, "remaining": points, "status": "active", "spend_based": False,
         "available_at": posting.now, "expires_at": expires_at, "created_at": posting.now,
-    } for (member_id, points), seq in zip(balances, seqs, strict=True)])
+    } for member_id, points in balances])
     members = Member.__table__
     connection.execute(
         members.update().where(members.c.id == bindparam("member"))

@@ -2,10 +2,9 @@
 
 An accrual writes an event, ledger entries with their lots, counter
 increments and its members' new totals. None of them needs anything back
-from another except a lot its entry's ``seq``. On PostgreSQL the rows travel
-as JSON into one fixed statement of data-modifying CTEs (each lot takes
-its entry's ``seq`` from the entries' ``RETURNING``; foreign keys are checked
-at the end of the statement), which also answers with the live webhook
+from another. On PostgreSQL the rows travel as JSON into one fixed
+statement of data-modifying CTEs (foreign keys are checked at the end of
+the statement), which also answers with the live webhook
 endpoints the change must tell: one round trip and one prepared statement
 instead of nine. SQLite has no INSERT or UPDATE inside WITH, so there the
 rows are written by the usual one-table statements (in process, there is no
@@ -34,8 +33,7 @@ EVENTS, ENTRIES, LOTS, MEMBERS, USAGE, QUALIFYING = (
     model.__table__ for model in (Event, LedgerEntry, Lot, Member, RuleUsage, QualifyingPoints))
 EVENT_COLUMNS = tuple(EVENTS.c.keys())
 ENTRY_COLUMNS = tuple(name for name in ENTRIES.c.keys() if name != "seq")
-#: A lot names its entry by id; the statement turns that into the entry's ``seq``.
-LOT_COLUMNS = ("entry_id", *(name for name in LOTS.c.keys() if name not in ("id", "entry_seq")))
+LOT_COLUMNS = tuple(name for name in LOTS.c.keys() if name != "id")
 #: What a change of points moves on a member; other changed attributes are left to the unit of work.
 MEMBER_COLUMNS = ("id", "balance", "pending", "lifetime_earned", "lifetime_redeemed", "tier_id", "tier_since",
                   "tier_expires_at", "purchase_count", "first_purchase_at", "second_purchase_at",
@@ -60,7 +58,6 @@ def _listed(columns: tuple[str, ...], alias: str = "") -> str:
     return ", ".join(f"{alias}{name}" for name in columns)
 
 
-LOT_TARGET = tuple(name for name in LOT_COLUMNS if name != "entry_id")
 MEMBER_SET = ", ".join(f"{name} = m.{name}" for name in MEMBER_COLUMNS[1:])
 
 #: The whole batch on PostgreSQL: a fixed text, so psycopg prepares it once per connection.
@@ -68,10 +65,9 @@ WRITE_ALL = text(
     f"WITH new_events AS (INSERT INTO events ({_listed(EVENT_COLUMNS)})"
     f" SELECT {_listed(EVENT_COLUMNS, 'ev.')} FROM {_rows('ev', EVENTS, EVENT_COLUMNS)}),"
     f" new_entries AS (INSERT INTO ledger_entries ({_listed(ENTRY_COLUMNS)})"
-    f" SELECT {_listed(ENTRY_COLUMNS, 'en.')} FROM {_rows('en', ENTRIES, ENTRY_COLUMNS)} RETURNING seq, id),"
-    f" new_lots AS (INSERT INTO lots ({_listed(LOT_TARGET)}, entry_seq)"
-    f" SELECT {_listed(LOT_TARGET, 'lo.')}, new_entries.seq FROM {_rows('lo', LOTS, LOT_COLUMNS)}"
-    " LEFT JOIN new_entries ON new_entries.id = lo.entry_id),"
+    f" SELECT {_listed(ENTRY_COLUMNS, 'en.')} FROM {_rows('en', ENTRIES, ENTRY_COLUMNS)}),"
+    f" new_lots AS (INSERT INTO lots ({_listed(LOT_COLUMNS)})"
+    f" SELECT {_listed(LOT_COLUMNS, 'lo.')} FROM {_rows('lo', LOTS, LOT_COLUMNS)}),"
     " usage AS (INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
     f" SELECT us.member_id, us.counter_id, us.period_key, us.used"
     f" FROM {_rows('us', USAGE, ('member_id', 'counter_id', 'period_key', 'used'))}"
@@ -107,7 +103,7 @@ class WriteBatch:
         self.combined = session.get_bind().dialect.name == "postgresql"
         self.events: list[dict] = []
         self.entries: list[dict] = []
-        self.lots: list[dict] = []  # each names its entry by ``entry_id`` (None for a pending lot)
+        self.lots: list[dict] = []
         self.usage: dict[tuple[str, str, str], int] = defaultdict(int)
         self.qualifying: dict[tuple[str, date], int] = defaultdict(int)
         self.members: list = []

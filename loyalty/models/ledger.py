@@ -34,7 +34,8 @@ class LedgerEntry(db.Model):
     )
 
     seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    #: The public id: 80 random bits, never looked up, so not indexed (a unique index cost 80 bytes per accrual).
+    id: Mapped[str] = mapped_column(String(32), nullable=False)
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), nullable=False)
     type: Mapped[str] = mapped_column(String(16), nullable=False)
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -51,7 +52,12 @@ class LedgerEntry(db.Model):
 
 
 class Lot(db.Model):
-    """Points that arrived together and expire together; debits draw them down."""
+    """Points that arrived together and expire together; debits draw them down.
+
+    An active lot's entry is the ``earn`` (or ``adjust``) entry of the same
+    member, event and rule: a lot does not name it (that column and its
+    foreign key cost 16 bytes and a check per lot, and nothing read it).
+    """
 
     __tablename__ = "lots"
     __table_args__ = (
@@ -61,7 +67,6 @@ class Lot(db.Model):
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), nullable=False)
-    entry_seq: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.seq"))
     event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
     rule_id: Mapped[str | None] = mapped_column(String(64))
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)

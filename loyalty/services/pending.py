@@ -53,7 +53,6 @@ def release_members(session: Session, member_ids: list[str], now: datetime, rule
         .where(Lot.member_id.in_(member_ids), Lot.status == "pending", Lot.available_at <= now)
         .order_by(Lot.member_id, Lot.available_at, Lot.id)
     ).all()
-    posted = []
     for lot, awarded_by in rows:
         member = members[lot.member_id]
         points = lot.remaining
@@ -71,8 +70,5 @@ def release_members(session: Session, member_ids: list[str], now: datetime, rule
         )
         session.add(entry)
         lot.remaining = min(points, max(0, member.balance))
-        posted.append((lot, entry))
     session.flush()
-    for lot, entry in posted:
-        lot.entry_seq = entry.seq
     return len(rows)
