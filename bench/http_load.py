@@ -5,6 +5,8 @@ For each database (SQLite file, PostgreSQL at LOYALTY_BENCH_DATABASE_URL or
 
   H  bare Flask JSON hello world                      (bench/ceiling.py)
   T  bare Flask, one insert + one counter update      (bench/ceiling.py)
+  S  bare Flask replaying one accrual's own statements (bench/ceiling.py): the
+     floor the accrual's SQL sets, with no framework, rules, ORM or JSON
   A  POST /v1/events, a purchase, spread over 10,000 members
   A1 POST /v1/events, 32 connections on one single member
   R  GET /v1/members/{id}
@@ -166,10 +168,11 @@ def count_events(database_url: str) -> int:
 
 
 @contextmanager
-def gunicorn(app_spec: str, database_url: str, workers: int):
+def gunicorn(app_spec: str, database_url: str, workers: int, extra_env: dict | None = None):
     port = free_port()
     env = {**os.environ, "LOYALTY_ENV": "production", "SECRET_KEY": "bench", "DATABASE_URL": database_url,
-           "PYTHONPATH": str(ROOT), "RATELIMIT_ENABLED": "false"}  # one key at full speed is the point here
+           "PYTHONPATH": str(ROOT), "RATELIMIT_ENABLED": "false",  # one key at full speed is the point here
+           **(extra_env or {})}
     log = open(Path(tempfile.gettempdir()) / "loyalty-bench-gunicorn.log", "ab")  # request logs stay off the report
     process = subprocess.Popen([str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                                 "--log-level", "warning", app_spec], cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -238,7 +241,7 @@ def balance_request(key: str, members: list[str]):
 # --------------------------------------------------------------------------- one database
 
 
-ALL_SCENARIOS = ("H", "T", "A", "A1", "R", "D", "open")
+ALL_SCENARIOS = ("H", "T", "A", "A1", "R", "D", "open", "S")
 
 
 def bench_database(kind: str, duration: int, connections: int, workers: int,
@@ -256,7 +259,7 @@ def bench_database(kind: str, duration: int, connections: int, workers: int,
         if "H" in scenarios:
             results["H"] = wrk(base, "/hello", None, duration, connections, {})
         if "T" in scenarios:
-            results["T"] = wrk(base, "/tx", "ceiling_tx.lua", duration, connections, {})
+            results["T"] = wrk(base, "/tx", "ceiling_post.lua", duration, connections, {})
     env = {"API_KEY": key, "MEMBERS_FILE": str(members_file), "RUN": run}
     with gunicorn("app:app", url, workers) as base:
         if "A" in scenarios:
@@ -278,6 +281,9 @@ def bench_database(kind: str, duration: int, connections: int, workers: int,
                                           duration)
         if "open" in scenarios and "R" in results:
             results["R_open"] = open_loop(base, balance_request(key, members), results["R"]["rps"] / 2, duration)
+    if "S" in scenarios:  # last: the replays write recorded totals over other members' rows
+        with gunicorn("bench.ceiling:replay()", url, workers, env) as base:
+            results["S"] = wrk(base, "/sql-accrual", "ceiling_post.lua", duration, connections, {})
     shutil.rmtree(workdir, ignore_errors=True)
     return results
 
@@ -286,6 +292,7 @@ def report(kind: str, r: dict) -> None:
     print(f"\n== {kind} ==")
     print(f"{'':4}{'what':44}{'req/s':>9}{'p50':>10}{'p99':>10}{'errors':>8}")
     names = {"H": "ceiling H: Flask hello world", "T": "ceiling T: insert + counter update",
+             "S": "ceiling S: an accrual's own statements",
              "A": "A: POST /v1/events, 10,000 members", "A1": "A1: POST /v1/events, one member",
              "R": "R: GET /v1/members/{id}", "D": "D: POST …/redemptions"}
     for name, label in names.items():
@@ -298,6 +305,9 @@ def report(kind: str, r: dict) -> None:
     rps = {name: row["rps"] for name, row in r.items() if name in names}
     if {"A", "T", "H"} <= rps.keys():
         print(f"A / T = {rps['A'] / rps['T']:.2f}   (target ≥ 0.5)      A / H = {rps['A'] / rps['H']:.2f}")
+    if {"A", "S", "T"} <= rps.keys():
+        print(f"S / T = {rps['S'] / rps['T']:.2f}   A / S = {rps['A'] / rps['S']:.2f}"
+              "   (the accrual's SQL alone, and what the app adds to it)")
     if {"A", "A1"} <= rps.keys():
         print(f"A1 / A = {rps['A1'] / rps['A']:.2f}  (one member vs 10,000; target ≥ 0.5)")
     if "A_open" in r and "R_open" in r:
@@ -316,7 +326,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (same for every server)")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
-                        help="which of H,T,A,A1,R,D,open to run (default all; open needs A and/or R)")
+                        help="which of H,T,A,A1,R,D,open,S to run (default all; open needs A and/or R)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: run `make bench-deps` (Debian package wrk)")
