@@ -24,6 +24,7 @@ from flask_migrate import downgrade, upgrade
 from config import TestingConfig
 from loyalty import create_app
 from loyalty.extensions import db
+from loyalty.models.member import MEMBERS_FILLFACTOR
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = str(ROOT / "migrations")
@@ -115,3 +116,16 @@ def test_the_comparison_would_see_a_drift(migration_app):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, drifted)
     assert [(d[0], d[3].name) for d in differences] == [("add_column", "nickname")]
+
+
+def test_members_pages_leave_room_for_hot_updates(migration_app):
+    """A change of points rewrites the member's row; on PostgreSQL its page keeps room for the new version."""
+    upgrade(directory=MIGRATIONS)
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("fillfactor is a PostgreSQL storage parameter")
+    with db.engine.connect() as connection:
+        options = connection.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'members'")).scalar()
+    assert options == [f"fillfactor={MEMBERS_FILLFACTOR}"]
+    downgrade(directory=MIGRATIONS, revision="0012")
+    with db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'members'")).scalar() is None
