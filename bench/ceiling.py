@@ -114,6 +114,15 @@ def _fresh(value, member_id: str, recorded_key: str, key: str, ids: dict[str, st
     return value
 
 
+def replay_accrual(engine: sa.Engine, statements: list[tuple[str, object]], recorded_key: str, member_id: str,
+                   key: str) -> None:
+    """``record_accrual``'s statements in one transaction, for ``member_id`` with ``key`` and fresh ids."""
+    ids: dict[str, str] = {}
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
+        for statement, parameters in statements:
+            connection.exec_driver_sql(statement, _fresh(parameters, member_id, recorded_key, key, ids))
+
+
 def replay() -> Flask:
     """Ceiling S: each request sends one recorded accrual's statements again, for another member."""
     app = _hello_app()
@@ -125,10 +134,7 @@ def replay() -> Flask:
 
     @app.post("/sql-accrual")
     def sql_accrual():
-        member_id, key, ids = random.choice(members), f"sql-floor-{uuid.uuid4().hex}", {}
-        with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection, connection.begin():
-            for statement, parameters in statements:
-                connection.exec_driver_sql(statement, _fresh(parameters, member_id, recorded_key, key, ids))
+        replay_accrual(engine, statements, recorded_key, random.choice(members), f"sql-floor-{uuid.uuid4().hex}")
         return jsonify(ok=True), 201
 
     return app
