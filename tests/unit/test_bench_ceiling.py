@@ -1,13 +1,11 @@
 """Ceiling S must replay a real accrual: every write of it, for another member, with ids of its own."""
 
-import pytest
 import sqlalchemy as sa
 
 from bench.ceiling import record_accrual, replay_accrual
 from loyalty.transactions import configure_engine
 
 
-@pytest.mark.parametrize("db_backend", ["sqlite", "postgres"], indirect=True)
 def test_a_replayed_accrual_writes_what_the_recorded_one_wrote(database_url, api, db_backend):
     recorded_member, other_member = api.enroll()["id"], api.enroll()["id"]
     statements = record_accrual(database_url, api.key, recorded_member, "recorded-key")
