@@ -12,8 +12,9 @@ For each database (SQLite file, PostgreSQL at LOYALTY_BENCH_DATABASE_URL or
   R  GET /v1/members/{id}
   D  POST /v1/members/{id}/redemptions (free-drink)
 
-Closed loop (wrk, max throughput) for each, then open loop at half of A's and
-R's max for p50/p99 (bench/openloop.py). On PostgreSQL it also reports the
+Closed loop (wrk, max throughput) for each, in turn and ``--rounds`` times
+(median reported), then open loop at half of A's and R's max for p50/p99
+(bench/openloop.py). On PostgreSQL it also reports the
 storage one accrual takes, indexes included.
 
 Run: .venv/bin/python bench/http_load.py [--databases sqlite,postgres] [--duration 10]
@@ -31,7 +32,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +61,13 @@ def fresh_database(kind: str, workdir: Path) -> str:
     return recreate_postgres(PG_URL)
 
 
-def prepare_service(database_url: str, workdir: Path, history: bool = True) -> tuple[str, Path]:
+def prepare_service(database_url: str, workdir: Path, history: bool = True,
+                    replay_members: int = 0) -> tuple[str, Path]:
     """Migrate, publish the demo rules, create a key and 10,000 members with points (and some history).
 
-    Returns the API key and a file of member ids (one per line) for the wrk scripts.
+    Returns the API key and a file of member ids (one per line) for the wrk
+    scripts. ``replay_members`` more go to ``replay-members.txt`` beside it,
+    for ceiling S alone (its replays write recorded totals over their rows).
     """
     from flask_migrate import upgrade
 
@@ -85,7 +89,7 @@ def prepare_service(database_url: str, workdir: Path, history: bool = True) -> t
             _, key = api_keys.create_key(session, f"bench-{uuid.uuid4().hex[:6]}", "admin", clock.now())
         now = clock.now()
         ids = []
-        for start in range(0, MEMBERS, 1000):
+        for start in range(0, MEMBERS + replay_members, 1000):
             with write_transaction(session):
                 batch = [Member(id=new_id("mem"), external_id=f"bench-{i}", referral_code=new_referral_code(10),
                                 tier_id="member", tier_since=now, enrolled_at=now, status="active")
@@ -99,10 +103,13 @@ def prepare_service(database_url: str, workdir: Path, history: bool = True) -> t
                 ids += [member.id for member in batch]
         db.session.remove()
         db.engine.dispose()
+    ids, replay_ids = ids[:MEMBERS], ids[MEMBERS:]
     if history:
         record_history(app, key, ids)
     members_file = workdir / "members.txt"
     members_file.write_text("\n".join(ids) + "\n")
+    if replay_ids:
+        (workdir / "replay-members.txt").write_text("\n".join(replay_ids) + "\n")
     return key, members_file
 
 
@@ -241,51 +248,70 @@ def balance_request(key: str, members: list[str]):
 # --------------------------------------------------------------------------- one database
 
 
-ALL_SCENARIOS = ("H", "T", "A", "A1", "R", "D", "open", "S")
+ALL_SCENARIOS = ("H", "T", "S", "A", "A1", "R", "D", "open")
+CLOSED_LOOP = ("H", "T", "S", "A", "A1", "R", "D")
+REPLAY_MEMBERS = 1000
 
 
 def bench_database(kind: str, duration: int, connections: int, workers: int,
-                   scenarios: tuple[str, ...] = ALL_SCENARIOS) -> dict:
+                   scenarios: tuple[str, ...] = ALL_SCENARIOS, rounds: int = 1) -> dict:
+    """Each closed-loop scenario ``rounds`` times, in turn (H, T, S, A, … then again), and its median.
+
+    The three servers (ceilings, the service, the replay) run side by side,
+    idle but for the one under load, so that a machine busier in one minute
+    than in the next moves every scenario of a round alike instead of one
+    scenario's figure.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=f"loyalty-bench-{kind}-"))
     url = fresh_database(kind, workdir)
-    key, members_file = prepare_service(url, workdir)
+    key, members_file = prepare_service(url, workdir, replay_members=REPLAY_MEMBERS if "S" in scenarios else 0)
     ceiling.prepare(url)
     members = members_file.read_text().split()
     one_member = workdir / "one-member.txt"
     one_member.write_text(members[0] + "\n")
     run = uuid.uuid4().hex[:8]
-    results: dict = {}
-    with gunicorn("bench.ceiling:create()", url, workers) as base:
-        if "H" in scenarios:
-            results["H"] = wrk(base, "/hello", None, duration, connections, {})
-        if "T" in scenarios:
-            results["T"] = wrk(base, "/tx", "ceiling_post.lua", duration, connections, {})
     env = {"API_KEY": key, "MEMBERS_FILE": str(members_file), "RUN": run}
-    with gunicorn("app:app", url, workers) as base:
-        if "A" in scenarios:
-            events_before = count_events(url)
-            size_before = storage_bytes(url) if kind == "postgres" else None
-            results["A"] = wrk(base, "/v1/events", "accrual.lua", duration, connections, env)
-            if kind == "postgres":
-                accruals = count_events(url) - events_before
-                results["bytes_per_accrual"] = storage_per_accrual(size_before, storage_bytes(url), accruals)
-        if "A1" in scenarios:
-            results["A1"] = wrk(base, "/v1/events", "accrual.lua", duration, connections,
-                                {**env, "MEMBERS_FILE": str(one_member), "RUN": run + "-one"})
-        if "R" in scenarios:
-            results["R"] = wrk(base, "/v1/members", "balance.lua", duration, connections, env)
-        if "D" in scenarios:
-            results["D"] = wrk(base, "/v1/members", "redemption.lua", duration, connections, env)
+    runs: dict[str, list[dict]] = {name: [] for name in CLOSED_LOOP if name in scenarios}
+    results: dict = {}
+    with ExitStack() as servers:
+        ceilings = servers.enter_context(gunicorn("bench.ceiling:create()", url, workers))
+        service = servers.enter_context(gunicorn("app:app", url, workers))
+        replays = None
+        if "S" in scenarios:
+            replays = servers.enter_context(gunicorn("bench.ceiling:replay()", url, workers, {
+                **env, "MEMBERS_FILE": str(workdir / "replay-members.txt")}))
+        targets = {  # name: server, path, wrk script, and for the service's scenarios what the script reads
+            "H": (ceilings, "/hello", None, None), "T": (ceilings, "/tx", "ceiling_post.lua", None),
+            "S": (replays, "/sql-accrual", "ceiling_post.lua", None),
+            "A": (service, "/v1/events", "accrual.lua", env),
+            "A1": (service, "/v1/events", "accrual.lua", {**env, "MEMBERS_FILE": str(one_member)}),
+            "R": (service, "/v1/members", "balance.lua", env), "D": (service, "/v1/members", "redemption.lua", env),
+        }
+        for round_number in range(rounds):
+            for name in runs:
+                base, path, script, script_env = targets[name]
+                script_env = {**script_env, "RUN": f"{run}-{round_number}-{name}"} if script_env else {}
+                storage = kind == "postgres" and name == "A" and round_number == 0
+                if storage:
+                    events_before, size_before = count_events(url), storage_bytes(url)
+                runs[name].append(wrk(base, path, script, duration, connections, script_env))
+                if storage:
+                    results["bytes_per_accrual"] = storage_per_accrual(
+                        size_before, storage_bytes(url), count_events(url) - events_before)
+        results.update({name: _median(measured) for name, measured in runs.items()})
         if "open" in scenarios and "A" in results:
-            results["A_open"] = open_loop(base, accrual_request(key, members, run), results["A"]["rps"] / 2,
+            results["A_open"] = open_loop(service, accrual_request(key, members, run), results["A"]["rps"] / 2,
                                           duration)
         if "open" in scenarios and "R" in results:
-            results["R_open"] = open_loop(base, balance_request(key, members), results["R"]["rps"] / 2, duration)
-    if "S" in scenarios:  # last: the replays write recorded totals over other members' rows
-        with gunicorn("bench.ceiling:replay()", url, workers, env) as base:
-            results["S"] = wrk(base, "/sql-accrual", "ceiling_post.lua", duration, connections, {})
+            results["R_open"] = open_loop(service, balance_request(key, members), results["R"]["rps"] / 2, duration)
+    results["rounds"] = {name: [measured["rps"] for measured in runs[name]] for name in runs}
     shutil.rmtree(workdir, ignore_errors=True)
     return results
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run with the median throughput (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda measured: measured["rps"])[(len(runs) - 1) // 2]
 
 
 def report(kind: str, r: dict) -> None:
@@ -303,8 +329,9 @@ def report(kind: str, r: dict) -> None:
         if o := r.get(name):
             print(f"{'':4}{label:44}{o.rate:9.0f}{o.p50_ms:8.1f}ms{o.p99_ms:8.1f}ms{o.errors:8d}")
     rps = {name: row["rps"] for name, row in r.items() if name in names}
-    if {"A", "T", "H"} <= rps.keys():
-        print(f"A / T = {rps['A'] / rps['T']:.2f}   (target ≥ 0.5)      A / H = {rps['A'] / rps['H']:.2f}")
+    if {"A", "T"} <= rps.keys():
+        print(f"A / T = {rps['A'] / rps['T']:.2f}   (target ≥ 0.5)"
+              + (f"      A / H = {rps['A'] / rps['H']:.2f}" if "H" in rps else ""))
     if {"A", "S", "T"} <= rps.keys():
         print(f"S / T = {rps['S'] / rps['T']:.2f}   A / S = {rps['A'] / rps['S']:.2f}"
               "   (the accrual's SQL alone, and what the app adds to it)")
@@ -313,6 +340,9 @@ def report(kind: str, r: dict) -> None:
     if "A_open" in r and "R_open" in r:
         print(f"p99 at half load: accrual {r['A_open'].p99_ms:.1f} ms, balance {r['R_open'].p99_ms:.1f} ms"
               "  (target ≤ 50)")
+    if any(len(rates) > 1 for rates in r["rounds"].values()):
+        print("each round, req/s (the medians above): " + ";  ".join(
+            f"{name} {' / '.join(f'{rate:.0f}' for rate in rates)}" for name, rates in r["rounds"].items()))
     if "bytes_per_accrual" in r:
         durable, with_key = r["bytes_per_accrual"]
         print(f"storage per accrual, indexes included: {durable:.0f} bytes kept for good (target ≤ 1,536), "
@@ -326,15 +356,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (same for every server)")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
-                        help="which of H,T,A,A1,R,D,open,S to run (default all; open needs A and/or R)")
+                        help="which of H,T,S,A,A1,R,D,open to run (default all; open needs A and/or R)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="closed-loop measurements of each scenario, taken in turn; the median is reported")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: run `make bench-deps` (Debian package wrk)")
     print(f"gunicorn --workers {args.workers}, wrk -t2 -c{args.connections} -d{args.duration}s, "
-          f"{os.cpu_count()} CPUs, load generator on the same machine")
+          f"median of {args.rounds} rounds, {os.cpu_count()} CPUs, load generator on the same machine")
     for kind in args.databases.split(","):
         report(kind, bench_database(kind, args.duration, args.connections, args.workers,
-                                    tuple(args.scenarios.split(","))))
+                                    tuple(args.scenarios.split(",")), args.rounds))
 
 
 if __name__ == "__main__":
