@@ -82,11 +82,11 @@ def record_accrual(database_url: str, api_key: str, member_id: str, key: str) ->
                      RATELIMIT_ENABLED=False, LOG_REQUESTS=False)
     recorded: list[tuple[str, object]] = []
 
-    def accrue(key: str) -> None:
+    def accrue(request_key: str) -> None:
         response = app.test_client().post("/v1/events", json={
-            "type": "purchase", "member_id": member_id, "amount": 1250, "currency": "USD", "source_id": key,
+            "type": "purchase", "member_id": member_id, "amount": 1250, "currency": "USD", "source_id": request_key,
             "items": [{"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}],
-        }, headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": key})
+        }, headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": request_key})
         assert response.status_code == 201, response.get_json()
 
     def record(_connection, _cursor, statement, parameters, _context, _executemany):

@@ -15,7 +15,9 @@ For each database (SQLite file, PostgreSQL at LOYALTY_BENCH_DATABASE_URL or
 Closed loop (wrk, max throughput) for each, in turn and ``--rounds`` times
 (median reported), then open loop at half of A's and R's max for p50/p99
 (bench/openloop.py). On PostgreSQL it also reports the
-storage one accrual takes, indexes included.
+storage one accrual takes, indexes included. Then it checks that nothing
+was lost: every A1 accrual answered 201 is recorded, and the ledger adds up
+for every member (``ledger verify``).
 
 Run: .venv/bin/python bench/http_load.py [--databases sqlite,postgres] [--duration 10]
 Needs wrk (Debian package; `make bench-deps`).
@@ -163,12 +165,27 @@ def storage_per_accrual(before: dict[str, int], after: dict[str, int], accruals:
     return durable, durable + keys / max(accruals, 1)
 
 
-def count_events(database_url: str) -> int:
+def count_events(database_url: str, source_like: str = "%") -> int:
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        total = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
+        total = connection.execute(sa.text("SELECT count(*) FROM events WHERE coalesce(source_id, '') LIKE :like"),
+                                   {"like": source_like}).scalar()
     engine.dispose()
     return int(total)
+
+
+def ledger_mismatches(database_url: str, left_out: set[str]) -> int:
+    """Members (but ``left_out``) whose balance ≠ Σ entries or whose spendable lots ≠ max(balance, 0)."""
+    from loyalty import create_app
+    from loyalty.extensions import db
+    from loyalty.verification import verify_ledger
+
+    app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        mismatches = [mismatch for mismatch in verify_ledger(db.session()) if mismatch.member_id not in left_out]
+        db.session.remove()
+        db.engine.dispose()
+    return len(mismatches)
 
 
 # --------------------------------------------------------------------------- servers and load
@@ -223,9 +240,11 @@ def wrk(base: str, path: str, script: str | None, duration: int, connections: in
     output = subprocess.run(command + [base + path], capture_output=True, text=True, check=True,
                             env={**os.environ, "WRK_DIR": str(WRK_DIR), **env}).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    answered = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    non_2xx = int(non_2xx.group(1)) if non_2xx else 0
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
-    return {"rps": rps, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    return {"rps": rps, "non_2xx": non_2xx, "accepted": answered - non_2xx,
             "p50": latency.get("50"), "p99": latency.get("99")}
 
 
@@ -299,6 +318,12 @@ def bench_database(kind: str, duration: int, connections: int, workers: int,
                     results["bytes_per_accrual"] = storage_per_accrual(
                         size_before, storage_bytes(url), count_events(url) - events_before)
         results.update({name: _median(measured) for name, measured in runs.items()})
+        if "A1" in runs:  # accrual.lua's source_id is its RUN, a dash and a number
+            results["A1_kept"] = (sum(measured["accepted"] for measured in runs["A1"]),
+                                  count_events(url, f"{run}-%-A1-%"), connections * rounds)
+        replay_members = workdir / "replay-members.txt"
+        results["mismatches"] = ledger_mismatches(
+            url, set(replay_members.read_text().split()) if replay_members.exists() else set())
         if "open" in scenarios and "A" in results:
             results["A_open"] = open_loop(service, accrual_request(key, members, run), results["A"]["rps"] / 2,
                                           duration)
@@ -337,6 +362,13 @@ def report(kind: str, r: dict) -> None:
               "   (the accrual's SQL alone, and what the app adds to it)")
     if {"A", "A1"} <= rps.keys():
         print(f"A1 / A = {rps['A1'] / rps['A']:.2f}  (one member vs 10,000; target ≥ 0.5)")
+    if "A1_kept" in r:
+        accepted, recorded, in_flight = r["A1_kept"]
+        verdict = "nothing lost" if 0 <= recorded - accepted <= in_flight else "LOST OR DOUBLED"
+        print(f"A1, {verdict}: {accepted} accruals answered 201, {recorded} recorded (up to {in_flight} more:"
+              " the requests in flight when wrk stops are recorded unanswered)")
+    print(f"ledger after the run: {r['mismatches']} members whose balance ≠ Σ entries or Σ lots (must be 0;"
+          " ceiling S's members left out)")
     if "A_open" in r and "R_open" in r:
         print(f"p99 at half load: accrual {r['A_open'].p99_ms:.1f} ms, balance {r['R_open'].p99_ms:.1f} ms"
               "  (target ≤ 50)")

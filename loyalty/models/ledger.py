@@ -54,9 +54,10 @@ class LedgerEntry(db.Model):
 class Lot(db.Model):
     """Points that arrived together and expire together; debits draw them down.
 
-    An active lot's entry is the ``earn`` (or ``adjust``) entry of the same
-    member, event and rule: a lot does not name it (that column and its
-    foreign key cost 16 bytes and a check per lot, and nothing read it).
+    A lot does not name its ledger entry (that column and its foreign key
+    cost 16 bytes and a check per lot, and nothing read it): an award's lot
+    and its ``earn`` entry share member, event and rule; an adjustment's
+    lot and its ``adjust`` entry share member and time.
     """
 
     __tablename__ = "lots"

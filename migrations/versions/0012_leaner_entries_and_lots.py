@@ -4,9 +4,9 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-24 04:00:00
 
-An active lot's entry is the earn or adjust entry of the same member, event
-and rule, so ``lots.entry_seq`` (and its foreign key, checked on every
-insert) goes. Nothing looks a ledger entry up by its public id, which holds
+Nothing reads ``lots.entry_seq`` (an award's lot and its earn entry share
+member, event and rule), so it goes with its foreign key, checked on every
+insert. Nothing looks a ledger entry up by its public id, which holds
 80 random bits: its unique index goes. Events arrive in about the order
 they occurred, so on PostgreSQL their index by time becomes a BRIN index, as
 0010 did for ledger entries. Downgrading puts ``entry_seq`` back empty.
