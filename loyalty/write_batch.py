@@ -50,7 +50,7 @@ def _sql_type(column) -> str:
 
 def _rows(prefix: str, table, columns: tuple[str, ...]) -> str:
     """Rows passed as one JSON parameter: few parameters and a short text, which psycopg caches."""
-    declared = ", ".join(f"{name} {_sql_type(table.c[name]) if name in table.c else 'text'}" for name in columns)
+    declared = ", ".join(f"{name} {_sql_type(table.c[name])}" for name in columns)
     return f"jsonb_to_recordset(CAST(:{prefix} AS jsonb)) AS {prefix}({declared})"
 
 
