@@ -15,7 +15,9 @@ from loyalty.models.api_key import SCOPES
 
 KEY_PREFIX = "lk"
 #: Every API request runs it: built once.
-KEY_BY_HASH = text("SELECT name, scope, key_hash, revoked_at FROM api_keys WHERE key_hash = :digest")
+#: What ``principal_for`` reads of a key row.
+KEY_COLUMNS = ("name", "scope", "key_hash", "revoked_at")
+KEY_BY_HASH = text(f"SELECT {', '.join(KEY_COLUMNS)} FROM api_keys WHERE key_hash = :digest")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from flask import current_app, g, request
 from sqlalchemy import text
 
 from loyalty import clock, widget_tokens
-from loyalty.api_keys import Principal, hash_key, principal_for
+from loyalty.api_keys import KEY_COLUMNS, Principal, hash_key, principal_for
 from loyalty.errors import Forbidden, NotFound, Unauthorized
 from loyalty.extensions import db
 from loyalty.services.rules import ACTIVE_VERSION_SQL
@@ -16,7 +16,7 @@ SCOPE_RANK = {"pos": 1, "admin": 2}
 #: A request's first read: the caller's key and, in the same round trip, which rules
 #: version is active (most views apply rules; ``context.rules`` then need not ask).
 KEY_AND_ACTIVE_VERSION = text(
-    "SELECT k.name, k.scope, k.key_hash, k.revoked_at, r.version, r.content_hash"
+    f"SELECT {', '.join(f'k.{name}' for name in KEY_COLUMNS)}, r.version, r.content_hash"
     f" FROM api_keys k LEFT JOIN ({ACTIVE_VERSION_SQL}) r ON 1 = 1 WHERE k.key_hash = :digest"
 )
 
