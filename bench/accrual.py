@@ -21,6 +21,7 @@ import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from bench.databases import recreate_postgres  # noqa: E402
+from bench.purchase import purchase  # noqa: E402
 from config import ProductionConfig  # noqa: E402
 from loyalty import create_app  # noqa: E402
 from loyalty.extensions import db  # noqa: E402
@@ -60,8 +61,7 @@ def main() -> None:
         return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
 
     member = client.post("/v1/members", json={"external_id": "bench-1"}, headers=headers()).get_json()["id"]
-    body = {"type": "purchase", "member_id": member, "amount": 1250, "currency": "USD",
-            "items": [{"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}]}
+    body = purchase(member)
 
     def accrue():
         response = client.post("/v1/events", json=body, headers=headers())

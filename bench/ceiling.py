@@ -22,6 +22,7 @@ import uuid
 import sqlalchemy as sa
 from flask import Flask, jsonify
 
+from bench.purchase import purchase
 from loyalty.ids import new_id
 from loyalty.transactions import WRITE_OPTION, configure_engine
 
@@ -69,7 +70,7 @@ TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.I)
 def record_accrual(database_url: str, api_key: str, member_id: str, key: str) -> list[tuple[str, object]]:
     """(statement, driver parameters) of one real purchase accrual through the service, in order.
 
-    The request is the one bench/wrk/accrual.lua sends, with ``key`` as its
+    The request is ``bench.purchase``'s, with ``key`` as its
     Idempotency-Key and source_id (a key used before would record a replay).
     BEGIN and COMMIT are left out: the replay opens and commits its own
     transaction, as T does.
@@ -83,10 +84,8 @@ def record_accrual(database_url: str, api_key: str, member_id: str, key: str) ->
     recorded: list[tuple[str, object]] = []
 
     def accrue(request_key: str) -> None:
-        response = app.test_client().post("/v1/events", json={
-            "type": "purchase", "member_id": member_id, "amount": 1250, "currency": "USD", "source_id": request_key,
-            "items": [{"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}],
-        }, headers={"Authorization": f"Bearer {api_key}", "Idempotency-Key": request_key})
+        headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": request_key}
+        response = app.test_client().post("/v1/events", json=purchase(member_id, request_key), headers=headers)
         assert response.status_code == 201, response.get_json()
 
     def record(_connection, _cursor, statement, parameters, _context, _executemany):

@@ -29,6 +29,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.databases import recreate_postgres  # noqa: E402
 from bench.http_load import prepare_service, storage_bytes, storage_per_accrual  # noqa: E402
+from bench.purchase import purchase  # noqa: E402
 from config import ProductionConfig  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench_storage"
@@ -69,10 +70,7 @@ def post_accruals(url: str, key: str, members: list[str], count: int) -> None:
     client = app.test_client()
     for counter in range(1, count + 1):
         request_id = f"storage-{counter}"
-        body = {"type": "purchase", "member_id": members[(counter * 7919) % len(members)], "amount": 1250,
-                "currency": "USD", "source_id": request_id,
-                "items": [{"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}]}
-        response = client.post("/v1/events", json=body,
+        response = client.post("/v1/events", json=purchase(members[(counter * 7919) % len(members)], request_id),
                                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": request_id})
         assert response.status_code == 201, response.get_json()
     with app.app_context():
