@@ -86,12 +86,14 @@ UPDATE_TOTALS = MEMBERS.update().where(MEMBERS.c.id == bindparam("member_key")).
 
 
 def _json(rows: list[dict]) -> str:
-    return json.dumps(rows, separators=(",", ":"), default=_iso)
+    return json.dumps(rows, separators=(",", ":"), default=_json_value)
 
 
-def _iso(value) -> str:
+def _json_value(value) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()  # bytea's text form
     raise TypeError(f"{type(value).__name__} is not a column value")
 
 
@@ -138,7 +140,7 @@ class WriteBatch:
 
     def _json_rows(self, totals: list[dict]) -> dict[str, str | list[str]]:
         def packed(row: dict) -> dict:
-            return {**row, **{name: None if row[name] is None else "\\x" + pack_json(row[name]).hex()
+            return {**row, **{name: None if row[name] is None else pack_json(row[name])
                               for name in PACKED & row.keys()}}
 
         return {

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
@@ -30,7 +30,8 @@ class Event(db.Model):
     items = mapped_column(PackedJSON)
     attributes = mapped_column(PackedJSON)
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    explanation = mapped_column(PackedJSON, nullable=False)
+    #: Packed against its rules version's dictionary: read and written with ``loyalty.explanations``.
+    explanation: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     actor: Mapped[str | None] = mapped_column(String(100))
 
     #: Points its spend rules gave the member: what refunds reverse in proportion.

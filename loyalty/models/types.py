@@ -95,10 +95,10 @@ DICTIONARY = "".join((
 RAW_DEFLATE = b"\x01"
 
 
-def deflate(data: bytes, dictionary: bytes) -> bytes:
-    """``RAW_DEFLATE`` then ``data`` raw-deflated against ``dictionary``."""
+def deflate(data: bytes, dictionary: bytes, format_byte: bytes = RAW_DEFLATE) -> bytes:
+    """``format_byte`` then ``data`` raw-deflated against ``dictionary``."""
     packer = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=dictionary)
-    return RAW_DEFLATE + packer.compress(data) + packer.flush()
+    return format_byte + packer.compress(data) + packer.flush()
 
 
 def inflate(packed: bytes, dictionary: bytes) -> bytes:

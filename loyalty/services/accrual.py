@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from loyalty import counters, ledger, outbox
+from loyalty import counters, explanations, ledger, outbox
 from loyalty.engine import (
     Award,
     Evaluation,
@@ -149,7 +149,8 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         "store_id": data.store_id, "channel": data.channel,
         "items": [asdict(item) for item in data.items] or None, "attributes": data.attributes or None,
         "rules_version": rules.version, "actor": actor,
-        "explanation": [line.as_dict() for line in evaluation.explanation],
+        "explanation": explanations.pack([line.as_dict() for line in evaluation.explanation],
+                                         rules.explanation_dictionary),
         "refundable_points": sum(a.points for a in evaluation.awards
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,

@@ -9,6 +9,7 @@ from loyalty import widget_tokens
 from loyalty.engine import Program
 from loyalty.errors import MemberInactive, NotFound, Unauthorized
 from loyalty.models import Event, LedgerEntry, Member
+from loyalty.services.events import explanations_of
 
 ENTRY_WORDS = {
     "redeem": "Redeemed a reward",
@@ -42,19 +43,22 @@ def activity(session: Session, program: Program, member_id: str, entries: list[L
     """Ledger entries with a plain-language ``description`` and, where the rules explained the
     award, the explanation's ``detail`` ("1 point per $1 on $12.50 = 12 points")."""
     event_ids = {entry.event_id for entry in entries if entry.event_id}
-    events = {}
+    events, explained = {}, {}
     if event_ids:
         events = {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
-    return [_with_words(program, member_id, entry, events.get(entry.event_id)) for entry in entries]
+        explained = explanations_of(session, events.values())
+    return [_with_words(program, member_id, entry, events.get(entry.event_id), explained.get(entry.event_id))
+            for entry in entries]
 
 
-def _with_words(program: Program, member_id: str, entry: LedgerEntry, event: Event | None) -> dict:
+def _with_words(program: Program, member_id: str, entry: LedgerEntry, event: Event | None,
+                explanation: list[dict] | None) -> dict:
     row = {column: getattr(entry, column) for column in (
         "id", "type", "points", "balance_after", "rule_id", "event_id", "redemption_id", "reason",
         "actor", "rules_version", "created_at", "expires_at")}
     description, detail = ENTRY_WORDS.get(entry.type, entry.type), None
     if entry.type == "earn":
-        description, detail = _earn_words(program, member_id, entry, event)
+        description, detail = _earn_words(program, member_id, entry, event, explanation)
     elif entry.type == "redeem" and entry.reason:
         description = entry.reason
     elif entry.type == "adjust":
@@ -65,7 +69,8 @@ def _with_words(program: Program, member_id: str, entry: LedgerEntry, event: Eve
     return row
 
 
-def _earn_words(program: Program, member_id: str, entry: LedgerEntry, event: Event | None):
+def _earn_words(program: Program, member_id: str, entry: LedgerEntry, event: Event | None,
+                explanation: list[dict] | None):
     rule = _rule(program, entry.rule_id)
     if rule is not None and rule.description:
         description = rule.description
@@ -76,7 +81,7 @@ def _earn_words(program: Program, member_id: str, entry: LedgerEntry, event: Eve
     # Only the member's own events, and no referral lines: those name the other member.
     if event is None or event.member_id != member_id or (rule is not None and rule.referral is not None):
         return description, None
-    reason = next((line.get("reason") for line in event.explanation or ()
+    reason = next((line.get("reason") for line in explanation or ()
                    if line.get("rule_id") == entry.rule_id and line.get("matched")), None)
     return description, reason
 

@@ -3,8 +3,10 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty import explanations
 from loyalty.errors import NotFound
 from loyalty.models import Event, Lot
+from loyalty.services.rules import explanation_dictionaries
 
 
 def event_detail(session: Session, event_id: str) -> dict:
@@ -23,5 +25,13 @@ def event_detail(session: Session, event_id: str) -> dict:
         "currency": event.currency, "store_id": event.store_id, "channel": event.channel,
         "items": event.items, "attributes": event.attributes, "rules_version": event.rules_version,
         "refunded_amount": event.refunded_amount, "reversed_points": event.reversed_points,
-        "awarded": awarded, "explanation": event.explanation,
+        "awarded": awarded, "explanation": explanations_of(session, [event])[event.id],
     }
+
+
+def explanations_of(session: Session, events) -> dict[str, list[dict]]:
+    """Each event's explanation as it was given, unpacked against its rules version's dictionary."""
+    versions = {event.rules_version for event in events if explanations.needs_dictionary(event.explanation)}
+    dictionaries = explanation_dictionaries(session, versions) if versions else {}
+    return {event.id: explanations.unpack(event.explanation, dictionaries.get(event.rules_version))
+            for event in events}

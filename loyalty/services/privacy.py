@@ -31,6 +31,7 @@ from loyalty.models import (
     StripeEvent,
     TierChange,
 )
+from loyalty.services.events import explanations_of
 from loyalty.transactions import lock_members
 
 PERSONAL_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "birthday", "stripe_customer_id")
@@ -84,10 +85,12 @@ def export(session: Session, member_id: str, now: datetime) -> dict:
     if member is None:
         raise NotFound(f"No member {member_id}.")
     event_ids = select(Event.id).where(Event.member_id == member_id)
+    events = session.scalars(select(Event).where(Event.member_id == member_id).order_by(Event.recorded_at)).all()
+    explained = explanations_of(session, events)
     return {
         "exported_at": now,
         "member": _row(member),
-        "events": _rows(session, select(Event).where(Event.member_id == member_id).order_by(Event.recorded_at)),
+        "events": [{**_row(event), "explanation": explained[event.id]} for event in events],
         "refunds": _rows(session, select(Refund).where(Refund.event_id.in_(event_ids)).order_by(Refund.created_at)),
         "transactions": _rows(session, select(LedgerEntry).where(LedgerEntry.member_id == member_id)
                               .order_by(LedgerEntry.seq)),

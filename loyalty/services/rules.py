@@ -2,8 +2,9 @@
 
 A version's text is immutable, so its compiled ``Program`` is cached per
 process by content hash (a version number names different texts in two
-databases); *which* version is active is always read from the database, so
-every process switches together on publish or rollback.
+databases), and so is its explanation dictionary, by its own digest; *which*
+version is active is always read from the database, so every process
+switches together on publish or rollback.
 """
 
 import hashlib
@@ -13,12 +14,13 @@ from threading import Lock
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from loyalty import clock
+from loyalty import clock, explanations
 from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
 
 _compiled: dict[str, Program] = {}
+_dictionaries: dict[str, bytes] = {}
 _compiled_lock = Lock()
 MAX_VERSION = 2**31 - 1
 
@@ -27,6 +29,7 @@ MAX_VERSION = 2**31 - 1
 class ActiveRules:
     version: int
     program: Program
+    explanation_dictionary: bytes | None = None  # what its events' explanations are packed against
 
 
 def compile_rules(text: str, filename: str = "program.yaml") -> Program:
@@ -44,18 +47,19 @@ def active_version_number(session: Session) -> int | None:
 
 #: Read on every request that applies rules, so built once; the API reads it with the caller's key.
 ACTIVE_VERSION_SQL = (
-    "SELECT a.version, v.content_hash FROM rules_activations a"
+    "SELECT a.version, v.content_hash, v.dictionary_digest FROM rules_activations a"
     " JOIN rules_versions v ON v.version = a.version ORDER BY a.id DESC LIMIT 1"
 )
 ACTIVE_VERSION = text(ACTIVE_VERSION_SQL)
 
 
-def active_rules(session: Session, active: tuple[int, str] | None = None) -> ActiveRules:
-    """The active version's rules; ``active`` is its (version, content hash) if already read."""
-    version, digest = active or session.execute(ACTIVE_VERSION).first() or (None, None)
+def active_rules(session: Session, active: tuple[int, str, str | None] | None = None) -> ActiveRules:
+    """The active version's rules; ``active`` is its (version, content hash, dictionary digest) if already read."""
+    version, digest, dictionary_digest = active or session.execute(ACTIVE_VERSION).first() or (None, None, None)
     if version is None:
         raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
-    return ActiveRules(version, _program(session, version, digest))
+    return ActiveRules(version, _program(session, version, digest),
+                       _dictionary(session, version, dictionary_digest))
 
 
 def program_for_version(session: Session, version: int) -> Program:
@@ -74,15 +78,38 @@ def _program(session: Session, version: int, digest: str) -> Program:
     return program
 
 
+def _dictionary(session: Session, version: int, digest: str | None) -> bytes | None:
+    if digest is None:
+        return None
+    dictionary = _dictionaries.get(digest)
+    if dictionary is None:
+        dictionary = explanation_dictionaries(session, [version])[version]
+        if dictionary is None or explanations.digest(dictionary) != digest:
+            raise RuntimeError(f"rules version {version}'s explanation dictionary does not match its digest")
+        with _compiled_lock:
+            _dictionaries[digest] = dictionary
+    return dictionary
+
+
+def explanation_dictionaries(session: Session, versions) -> dict[int, bytes | None]:
+    """Each version's explanation dictionary (None for one published without)."""
+    rows = session.execute(select(RulesVersion.version, RulesVersion.explanation_dictionary)
+                           .where(RulesVersion.version.in_(set(versions))))
+    return {version: dictionary for version, dictionary in rows}
+
+
 def publish(session: Session, text: str, published_by: str | None, note: str | None = None) -> RulesVersion:
-    """Validate, store as a new version and activate it; returns the version."""
+    """Validate, store as a new version with its explanation dictionary and activate it; returns the version."""
     program = compile_rules(text)
     now = clock.now()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    dictionary = explanations.build_dictionary(program, now)
+    dictionary_digest = explanations.digest(dictionary)
     with _compiled_lock:
         _compiled[digest] = program
-    row = RulesVersion(yaml=text, content_hash=digest, published_at=now,
-                       published_by=published_by, note=note)
+        _dictionaries[dictionary_digest] = dictionary
+    row = RulesVersion(yaml=text, content_hash=digest, published_at=now, published_by=published_by, note=note,
+                       explanation_dictionary=dictionary, dictionary_digest=dictionary_digest)
     session.add(row)
     session.flush()
     session.add(RulesActivation(version=row.version, activated_at=now, activated_by=published_by))

@@ -11,6 +11,7 @@ from hashlib import sha256
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
+from loyalty import explanations
 from loyalty.extensions import db
 from loyalty.models import Event, Member
 from loyalty.models.types import DICTIONARY, pack_json, unpack_json
@@ -72,10 +73,10 @@ def test_migration_0010_packs_event_json_and_unpacks_it_on_the_way_down(migratio
     upgrade(directory=MIGRATIONS)
     with db.engine.begin() as connection:
         connection.execute(Event.__table__.insert().values(
-            **{**_event_0009("evt_new", member_id, ITEMS, None), "explanation": EXPLANATION}))
+            **{**_event_0009("evt_new", member_id, ITEMS, None), "explanation": explanations.pack(EXPLANATION, None)}))
         without = connection.scalars(sa.text("SELECT id FROM events WHERE attributes IS NULL")).all()
         assert sorted(without) == ["evt_new", "evt_old1"]  # a JSON null is no value at all now
-        events = {e.id: (e.items, e.attributes, e.explanation)
+        events = {e.id: (e.items, e.attributes, explanations.unpack(e.explanation, None))
                   for e in connection.execute(sa.select(Event.__table__))}
     assert events == {"evt_old1": (ITEMS, None, EXPLANATION), "evt_old2": (None, {"stars": 5}, EXPLANATION),
                       "evt_new": (ITEMS, None, EXPLANATION)}
