@@ -36,10 +36,11 @@ class UTCDateTime(TypeDecorator):
 class PackedJSON(TypeDecorator):
     """JSON stored deflated: for write-once values never queried by content.
 
-    An event's explanation is a few hundred bytes of repetitive English and
-    its items a few of JSON keys; packed with a preset dictionary of those
-    words they take about a third of the space, which matters on a table that
-    grows with every purchase. A value reads back exactly as it was written.
+    An event's items are a few bytes of JSON keys, its attributes a few
+    more; packed with a preset dictionary of those words they take about a
+    third of the space, which matters on a table that grows with every
+    purchase. A value reads back exactly as it was written. (Explanations
+    were packed so too until migration 0014; see ``loyalty.explanations``.)
     """
 
     impl = LargeBinary
@@ -91,7 +92,8 @@ DICTIONARY = "".join((
 )).encode("utf-8")
 
 #: The first byte of a packed value says how it was packed. 0x78 opens a plain zlib stream
-#: (migration 0009 wrote those); RAW_DEFLATE is raw deflate against DICTIONARY.
+#: (migration 0009 wrote those); RAW_DEFLATE is raw deflate against DICTIONARY; 0x02 is an
+#: explanation deflated against its rules version's dictionary (``loyalty.explanations``).
 RAW_DEFLATE = b"\x01"
 
 
