@@ -11,18 +11,24 @@ in WAL mode, never wait for writers.
 
 import fcntl
 import os
+import queue
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, scoped_session
 
 from loyalty.models import Member
 
 WRITE_OPTION = "loyalty_write"
+#: How long a SQLite writer waits for its turn (SQLite's busy timeout too); then the change
+#: fails as SQLite itself would fail it, "database is locked", which the API answers with a 503.
+SQLITE_BUSY_SECONDS = 30.0
 POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
 IDLE_SINCE = "loyalty.idle_since"
 
@@ -47,7 +53,7 @@ def configure_engine(engine: Engine, ping_idle_after: float | None = None) -> No
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -114,19 +120,100 @@ def _writers_turn(bind: Engine) -> Iterator[None]:
     an exclusive ``flock`` on a file beside it, which wakes the next one the
     moment the last one commits. It only orders writers: SQLite's own lock
     still guards the data, and a writer that skips this (another tool) is
-    still safe. The lock goes with the process if it dies.
+    still safe. The lock goes with the process if it dies. A writer waits
+    ``SQLITE_BUSY_SECONDS`` at most, as it would in SQLite's busy handler.
     """
     path = bind.url.database if bind.dialect.name == "sqlite" else None
     if not path or path == ":memory:":
         yield
         return
-    descriptor = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)  # one per turn: threads queue too
+    descriptor = _writer_lock(f"{path}-writer.lock", SQLITE_BUSY_SECONDS)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         os.close(descriptor)
 
+
+def _writer_lock(path: str, timeout: float) -> int:
+    """A new descriptor of ``path`` holding its exclusive flock (one per turn: threads queue too).
+
+    The kernel has no timed ``flock``: a writer that must wait leaves the
+    waiting to the process's lock-waiting thread, so that it still wakes the
+    moment the lock is free, and gives up after ``timeout``; that thread then
+    lets go of the lock as soon as it gets it.
+    """
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return descriptor
+    except BlockingIOError:
+        pass
+    except BaseException:
+        os.close(descriptor)
+        raise
+    waiter = _LockWaiter(descriptor)
+    _lock_waiting.submit(waiter)
+    if waiter.take(timeout):
+        return descriptor
+    raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+        f"database is locked: no writer's turn within {timeout:g} s"))
+
+
+class _LockWaiter:
+    """Blocks in ``flock`` for a writer, who takes the lock or walks away from it."""
+
+    def __init__(self, descriptor: int):
+        self.descriptor = descriptor
+        self.decided = threading.Lock()
+        self.locked = threading.Event()
+        self.abandoned = False
+
+    def wait(self) -> None:
+        fcntl.flock(self.descriptor, fcntl.LOCK_EX)
+        with self.decided:
+            if self.abandoned:
+                os.close(self.descriptor)  # frees the lock for the next writer
+                return
+            self.locked.set()
+
+    def take(self, timeout: float) -> bool:
+        """True once the lock is held, False (and the lock left to be freed) after ``timeout``."""
+        if self.locked.wait(timeout):
+            return True
+        with self.decided:
+            if self.locked.is_set():
+                return True
+            self.abandoned = True
+            return False
+
+
+
+class _LockWaiting:
+    """One daemon thread per process waits in ``flock`` for the writers that must wait, in turn.
+
+    Each waiter has a descriptor of its own, so waiting for a later one while
+    an earlier one holds the lock is just waiting for the lock. Started on
+    first use, and again in a forked child (where it does not run).
+    """
+
+    def __init__(self):
+        self.waiters: queue.SimpleQueue[_LockWaiter] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.starting = threading.Lock()
+
+    def submit(self, waiter: _LockWaiter) -> None:
+        with self.starting:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="sqlite-writer-lock", daemon=True)
+                self.thread.start()
+        self.waiters.put(waiter)
+
+    def _run(self) -> None:
+        while True:
+            self.waiters.get().wait()
+
+
+_lock_waiting = _LockWaiting()
 
 #: Built once: the till's paths lock one member per request.
 LOCK_MEMBERS = (
