@@ -92,6 +92,20 @@ def rules_load(path, note, published_by):
     click.echo(f"Published and activated rules version {row.version}.")
 
 
+@rules.command("dictionaries")
+def rules_dictionaries():
+    """Give versions published before 0014 the dictionary their explanations are packed against.
+
+    Run it once no process of an older release is left: an older release
+    cannot read explanations packed against a dictionary.
+    """
+    with write_transaction(db.session):
+        given, left = rules_service.add_missing_dictionaries(db.session)
+    click.echo(f"Versions given a dictionary: {', '.join(map(str, given)) or 'none'}.")
+    if left:
+        click.echo(f"Left without (their text no longer compiles): {', '.join(map(str, left))}.")
+
+
 @rules.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 def rules_export(path):

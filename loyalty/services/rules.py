@@ -103,17 +103,40 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
     program = compile_rules(text)
     now = clock.now()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    dictionary = explanations.build_dictionary(program, now)
-    dictionary_digest = explanations.digest(dictionary)
     with _compiled_lock:
         _compiled[digest] = program
-        _dictionaries[dictionary_digest] = dictionary
-    row = RulesVersion(yaml=text, content_hash=digest, published_at=now, published_by=published_by, note=note,
-                       explanation_dictionary=dictionary, dictionary_digest=dictionary_digest)
+    row = RulesVersion(yaml=text, content_hash=digest, published_at=now, published_by=published_by, note=note)
+    _give_dictionary(row, program)
     session.add(row)
     session.flush()
     session.add(RulesActivation(version=row.version, activated_at=now, activated_by=published_by))
     return row
+
+
+def _give_dictionary(row: RulesVersion, program: Program) -> None:
+    dictionary = explanations.build_dictionary(program, row.published_at)
+    row.explanation_dictionary, row.dictionary_digest = dictionary, explanations.digest(dictionary)
+    with _compiled_lock:
+        _dictionaries[row.dictionary_digest] = dictionary
+
+
+def add_missing_dictionaries(session: Session) -> tuple[list[int], list[int]]:
+    """Give every version published before dictionaries its own; returns (given, left without).
+
+    A version whose text no longer compiles is left without: its events stay
+    packed against the generic wording. Safe to run again.
+    """
+    given, left = [], []
+    for row in session.scalars(select(RulesVersion).where(RulesVersion.dictionary_digest.is_(None))
+                               .order_by(RulesVersion.version)):
+        try:
+            program = load_program(row.yaml, "program.yaml")
+        except RulesInvalid:
+            left.append(row.version)
+            continue
+        _give_dictionary(row, program)
+        given.append(row.version)
+    return given, left
 
 
 def activate(session: Session, version: int, activated_by: str | None) -> RulesVersion:

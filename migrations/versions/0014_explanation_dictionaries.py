@@ -4,10 +4,11 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-24 06:00:00
 
-Existing versions get theirs now, so the active one's next events are packed
-small too; explanations already stored keep their format and read as before
-(loyalty/explanations.py). A version whose text no longer compiles keeps
-none, and its events are packed as before.
+Adds the columns only. Versions published from now on get a dictionary; a
+release before this one cannot read explanations packed against one, so
+versions published before get theirs from ``flask --app app rules
+dictionaries``, run once no process of an older release is left. Until
+then their events are packed as before (loyalty/explanations.py).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -18,35 +19,10 @@ branch_labels = None
 depends_on = None
 
 
-def _dictionaries(connection):
-    """(version, dictionary, digest) for every stored version that still compiles."""
-    from loyalty import explanations
-    from loyalty.engine import RulesInvalid, load_program
-    from loyalty.models.types import UTCDateTime
-
-    rows = connection.execute(sa.text('SELECT version, yaml, published_at FROM rules_versions')
-                              .columns(published_at=UTCDateTime)).all()
-    for version, text, published_at in rows:
-        try:
-            program = load_program(text, 'program.yaml')
-        except RulesInvalid:
-            continue
-        dictionary = explanations.build_dictionary(program, published_at)
-        yield version, dictionary, explanations.digest(dictionary)
-
-
 def upgrade():
     with op.batch_alter_table('rules_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('explanation_dictionary', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('dictionary_digest', sa.String(length=64), nullable=True))
-    connection = op.get_bind()
-    filled = [{'version': version, 'dictionary': dictionary, 'digest': digest}
-              for version, dictionary, digest in _dictionaries(connection)]
-    if filled:
-        connection.execute(
-            sa.text('UPDATE rules_versions SET explanation_dictionary = :dictionary, dictionary_digest = :digest'
-                    ' WHERE version = :version').bindparams(sa.bindparam('dictionary', type_=sa.LargeBinary)),
-            filled)
 
 
 def downgrade():

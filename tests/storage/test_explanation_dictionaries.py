@@ -2,8 +2,9 @@
 
 It reads back exactly as the POST answered it, wherever it is read (the
 event, the widget's transactions, the privacy export), also after another
-version became active; migration 0014 gives existing versions a dictionary
-and packs their explanations back as before on the way down.
+version became active. Versions published before 0014 get theirs from
+``rules dictionaries``; the migration's downgrade packs explanations back as
+before.
 """
 
 from datetime import UTC, datetime
@@ -127,30 +128,60 @@ def test_an_explanation_reads_with_its_own_versions_dictionary_after_another_is_
         assert api.get(f"/v1/events/{posted['event']['id']}").get_json()["explanation"] == posted["explanation"]
 
 
+# --------------------------------------------------------------------------- versions published before 0014
+
+
+@freeze_time("2026-11-24T15:00:00Z")
+def test_rules_dictionaries_gives_an_older_version_its_dictionary_and_its_next_events_use_it(
+        app, api, runner, db_backend):
+    active = _version(app, 1)
+    with app.app_context(), write_transaction(db.session()):  # as migration 0014 leaves a version
+        db.session.execute(sa.update(RulesVersion).values(explanation_dictionary=None, dictionary_digest=None))
+    member = api.enroll()
+    before = api.purchase(member["id"], 1250, items=[COFFEE])
+    assert _stored(app, before["event"]["id"]).explanation == pack_json(before["explanation"])
+
+    result = runner.invoke(args=["rules", "dictionaries"])
+    assert result.exit_code == 0, result.output
+    assert "Versions given a dictionary: 1." in result.output
+    given = _version(app, 1)
+    assert given.explanation_dictionary == explanations.build_dictionary(PROGRAM, active.published_at)
+    assert given.dictionary_digest == explanations.digest(given.explanation_dictionary)
+    assert "none" in runner.invoke(args=["rules", "dictionaries"]).output  # once is enough
+
+    after = api.purchase(member["id"], 1250, items=[COFFEE])
+    assert bytes(_stored(app, after["event"]["id"]).explanation[:1]) == explanations.VERSION_DEFLATE
+    for posted in (before, after):
+        assert api.get(f"/v1/events/{posted['event']['id']}").get_json()["explanation"] == posted["explanation"]
+
+
+def test_a_version_whose_text_no_longer_compiles_is_left_without(app):
+    with app.app_context(), write_transaction(db.session()):
+        db.session.add(RulesVersion(yaml="not: a program", content_hash="b" * 64, published_at=NOW))
+        given, left = rules_service.add_missing_dictionaries(db.session())
+    assert (given, left) == ([], [2])
+
+
 # --------------------------------------------------------------------------- migration 0014
 
 
-RULES_VERSIONS_0013 = sa.table("rules_versions", *(sa.column(name) for name in (
-    "version", "yaml", "content_hash", "published_at", "published_by")))
-
-
-def test_migration_0014_gives_versions_a_dictionary_and_repacks_on_the_way_down(migration_app):  # noqa: F811
+def test_migration_0014_adds_the_columns_and_repacks_explanations_on_the_way_down(migration_app):  # noqa: F811
     assert _explanation("gold") != _explanation()  # so that the two events below tell their rows apart
     upgrade(directory=MIGRATIONS, revision="0013")
     with db.engine.begin() as connection:
         member_id = _member(connection)
-        connection.execute(RULES_VERSIONS_0013.insert(), [
-            {"version": 1, "yaml": PROGRAM_TEXT, "content_hash": "a" * 64, "published_at": NOW},
-            {"version": 2, "yaml": "not: a program", "content_hash": "b" * 64, "published_at": NOW}])
+        connection.execute(sa.text("INSERT INTO rules_versions (version, yaml, content_hash, published_at)"
+                                   " VALUES (1, :yaml, :hash, :at)"),
+                           {"yaml": PROGRAM_TEXT, "hash": "a" * 64, "at": NOW.replace(tzinfo=None)})
         connection.execute(Event.__table__.insert().values(
             **{**_event_0009("evt_old", member_id, None, None), "explanation": pack_json(_explanation())}))
     upgrade(directory=MIGRATIONS)
+    assert db.session.get(RulesVersion, 1).dictionary_digest is None  # given by `rules dictionaries`
+    with write_transaction(db.session()):
+        assert rules_service.add_missing_dictionaries(db.session()) == ([1], [])
+    dictionary = db.session.get(RulesVersion, 1).explanation_dictionary
+    db.session.remove()
     with db.engine.begin() as connection:
-        versions = {row.version: row for row in connection.execute(sa.select(RulesVersion.__table__))}
-        assert versions[2].explanation_dictionary is None and versions[2].dictionary_digest is None
-        dictionary = bytes(versions[1].explanation_dictionary)
-        assert dictionary == explanations.build_dictionary(PROGRAM, NOW)
-        assert versions[1].dictionary_digest == explanations.digest(dictionary)
         connection.execute(Event.__table__.insert().values(
             **{**_event_0009("evt_new", member_id, None, None), "rules_version": 1,
                "explanation": explanations.pack(_explanation("gold"), dictionary)}))
