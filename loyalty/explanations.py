@@ -21,7 +21,7 @@ import json
 from datetime import datetime
 
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, evaluate
-from loyalty.models.types import DICTIONARY, deflate, inflate, pack_json, unpack_json
+from loyalty.models.types import DICTIONARY, compact_json, deflate, inflate, pack_json, unpack_json
 
 VERSION_DEFLATE = b"\x02"
 #: Deflate looks back at most this far, so a longer dictionary would only carry dead weight.
@@ -32,10 +32,6 @@ SAMPLE_ITEM = {"quantity": 2, "unit_amount": 450}
 
 class DictionaryMissing(LookupError):
     """A value packed against a rules version's dictionary, read without that dictionary."""
-
-
-def encode(lines: list[dict]) -> bytes:
-    return json.dumps(lines, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def build_dictionary(program: Program, at: datetime) -> bytes:
@@ -54,7 +50,7 @@ def build_dictionary(program: Program, at: datetime) -> bytes:
     samples = [_explain(program, event, base, used_up=True) for event in events]
     samples += [_explain(program, event, base) for event in events[:-1]]
     samples += [_explain(program, purchase, tier.id) for tier in reversed(program.tiers)]
-    return (DICTIONARY + b"".join(encode(lines) for lines in samples))[-MAX_DICTIONARY:]
+    return (DICTIONARY + b"".join(compact_json(lines) for lines in samples))[-MAX_DICTIONARY:]
 
 
 def digest(dictionary: bytes) -> str:
@@ -65,7 +61,7 @@ def pack(lines: list[dict], dictionary: bytes | None) -> bytes:
     """``lines`` as stored: against ``dictionary`` (the event's rules version's), if it has one."""
     if dictionary is None:
         return pack_json(lines)
-    return deflate(encode(lines), dictionary, VERSION_DEFLATE)
+    return deflate(compact_json(lines), dictionary, VERSION_DEFLATE)
 
 
 def needs_dictionary(packed: bytes) -> bool:

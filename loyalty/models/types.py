@@ -109,8 +109,13 @@ def inflate(packed: bytes, dictionary: bytes) -> bytes:
     return unpacker.decompress(packed) + unpacker.flush()
 
 
+def compact_json(value) -> bytes:
+    """``value`` as the compact UTF-8 JSON that packed values deflate (and dictionaries are made of)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def pack_json(value) -> bytes:
-    return deflate(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), DICTIONARY)
+    return deflate(compact_json(value), DICTIONARY)
 
 
 def unpack_json(packed: bytes):
