@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from loyalty import counters, ledger
-from loyalty.models import Event, LedgerEntry, Lot, Member, QualifyingPoints, RuleUsage
+from loyalty.models import Event, LedgerEntry, Lot, Member, MemberDay, RuleUsage
 from loyalty.models.types import PackedJSON, pack_json
 from loyalty.outbox import ENDPOINT_COLUMNS, LIVE_ENDPOINTS, LIVE_ENDPOINTS_SQL
 
-EVENTS, ENTRIES, LOTS, MEMBERS, USAGE, QUALIFYING = (
-    model.__table__ for model in (Event, LedgerEntry, Lot, Member, RuleUsage, QualifyingPoints))
+EVENTS, ENTRIES, LOTS, MEMBERS, USAGE, DAYS = (
+    model.__table__ for model in (Event, LedgerEntry, Lot, Member, RuleUsage, MemberDay))
 EVENT_COLUMNS = tuple(EVENTS.c.keys())
 ENTRY_COLUMNS = tuple(name for name in ENTRIES.c.keys() if name != "seq")
 LOT_COLUMNS = tuple(name for name in LOTS.c.keys() if name != "id")
@@ -69,12 +69,11 @@ WRITE_ALL = text(
     f" new_lots AS (INSERT INTO lots ({_listed(LOT_COLUMNS)})"
     f" SELECT {_listed(LOT_COLUMNS, 'lo.')} FROM {_rows('lo', LOTS, LOT_COLUMNS)}),"
     " usage AS (INSERT INTO rule_usage (member_id, counter_id, period_key, used)"
-    f" SELECT us.member_id, us.counter_id, us.period_key, us.used"
-    f" FROM {_rows('us', USAGE, ('member_id', 'counter_id', 'period_key', 'used'))}"
+    f" SELECT * FROM {_rows('us', USAGE, ('member_id', 'counter_id', 'period_key', 'used'))}"
     " ON CONFLICT (member_id, counter_id, period_key) DO UPDATE SET used = rule_usage.used + excluded.used),"
-    " qualifying AS (INSERT INTO qualifying_points (member_id, day, points)"
-    f" SELECT qu.member_id, qu.day, qu.points FROM {_rows('qu', QUALIFYING, ('member_id', 'day', 'points'))}"
-    " ON CONFLICT (member_id, day) DO UPDATE SET points = qualifying_points.points + excluded.points),"
+    " days AS (INSERT INTO member_days (member_id, day, qualifying_points, usage)"
+    f" SELECT * FROM {_rows('da', DAYS, ('member_id', 'day', 'qualifying_points', 'usage'))}"
+    f" {counters.day_upsert_set('postgresql')}),"
     f" totals AS (UPDATE members SET {MEMBER_SET} FROM {_rows('m', MEMBERS, MEMBER_COLUMNS)}"
     " WHERE members.id = m.id AND members.id = ANY(CAST(:member_ids AS varchar[])))"
     f" {LIVE_ENDPOINTS_SQL}"
@@ -143,14 +142,14 @@ class WriteBatch:
             return {**row, **{name: None if row[name] is None else pack_json(row[name])
                               for name in PACKED & row.keys()}}
 
+        longer, days = counters.day_rows(self.usage, self.qualifying)
         return {
             "ev": _json([packed(event) for event in self.events]),
             "en": _json(self.entries),
             "lo": _json(self.lots),
-            "us": _json([{"member_id": m, "counter_id": c, "period_key": p, "used": used}
-                         for (m, c, p), used in self.usage.items()]),
-            "qu": _json([{"member_id": m, "day": day, "points": points}
-                         for (m, day), points in self.qualifying.items()]),
+            "us": _json([{"member_id": row["member_id"], "counter_id": row["counter_id"],
+                          "period_key": row["period_key"], "used": row["amount"]} for row in longer]),
+            "da": _json(days),
             "m": _json(totals),
             "member_ids": [written["id"] for written in totals],  # by the primary key, whatever the estimates
         }
@@ -160,10 +159,10 @@ class WriteBatch:
         for event in self.events:
             session.execute(INSERT_EVENT, event)
         ledger.write_entries_and_lots(session, self.entries, self.lots)
-        counters.add_usages(session, [(*key, used) for key, used in self.usage.items()])
-        if self.qualifying:
-            session.execute(counters.ADD_QUALIFYING, [
-                {"member_id": m, "day": d, "points": p} for (m, d), p in self.qualifying.items()])
+        longer, days = counters.day_rows(self.usage, self.qualifying)
+        if longer:
+            session.execute(counters.ADD_USAGE, longer)
+        counters.add_days(session, days)
         if totals:
             session.execute(UPDATE_TOTALS, [{"member_key": written["id"], **{f"new_{name}": written[name]
                                              for name in MEMBER_COLUMNS[1:]}} for written in totals])

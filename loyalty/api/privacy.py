@@ -43,8 +43,8 @@ class MemberExportSchema(ma.Schema):
     lots = _rows("points lots with their expiry")
     redemptions = _rows("rewards redeemed")
     tier_changes = _rows("tier history")
-    qualifying_points = _rows("tier-qualifying points per day")
-    rule_usage = _rows("use of rule limits and caps per period")
+    member_days = _rows("per day: tier-qualifying points, and the use of limits and caps counted by day")
+    rule_usage = _rows("use of rule limits and caps per longer period")
     stripe_events = _rows("Stripe events matched to the member")
     webhook_events = _rows("events sent to the merchant's webhook endpoints")
 

@@ -4,7 +4,7 @@ from loyalty.models.api_key import ApiKey
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.jobs import LotRedating
-from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, QualifyingPoints, RuleUsage
+from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, MemberDay, QualifyingPoints, RuleUsage
 from loyalty.models.member import Member
 from loyalty.models.outbox import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from loyalty.models.redemption import Redemption, RewardStock
@@ -21,6 +21,7 @@ __all__ = [
     "LotDraw",
     "LotRedating",
     "Member",
+    "MemberDay",
     "OutboxEvent",
     "QualifyingPoints",
     "Redemption",

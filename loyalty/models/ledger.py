@@ -90,7 +90,7 @@ class LotDraw(db.Model):
 
 
 class RuleUsage(db.Model):
-    """How much of a rule's limit or a cap a member used in one period.
+    """How much of a rule's limit or a cap a member used in one period longer than a day.
 
     Lives in the database, not in process memory, so every app process sees
     the same counts; it is read and written under the member's row lock.
@@ -104,8 +104,30 @@ class RuleUsage(db.Model):
     used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
+class MemberDay(db.Model):
+    """One member's counters of one program-timezone day: one row per member-day an accrual touches.
+
+    ``qualifying_points`` are summed over the trailing tier window. ``usage``
+    holds the day's rule limits and caps (those ``per: day``) as compact JSON,
+    ``{counter_id: used}``; counters of longer periods stay in ``rule_usage``.
+    Both in one row because each was a row of its own per accrual.
+    """
+
+    __tablename__ = "member_days"
+
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    day = mapped_column(Date, primary_key=True)
+    qualifying_points: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    usage: Mapped[str | None] = mapped_column(Text)
+
+
 class QualifyingPoints(db.Model):
-    """Tier-qualifying points per member per program-timezone day (trailing-window sums)."""
+    """Legacy: tier-qualifying points per member-day as releases before migration 0015 write them.
+
+    Nothing of this release reads it: the migration moved its rows into
+    ``member_days``, and ``purge-counters`` moves what an older process wrote
+    during a rolling upgrade. A later release drops it.
+    """
 
     __tablename__ = "qualifying_points"
 

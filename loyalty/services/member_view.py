@@ -30,13 +30,16 @@ def _tagged(kind: str, select_sql: str, before: str = "", after: str = "") -> st
 
 #: Everything a member view reads besides the member row, in one round trip: the points expiring
 #: soon, the qualifying total of the window ending today and, for an accrual, its counters' usage.
-#: Rows are (kind, counter, period, amount, expires_at), kind u(sage), q(ualifying) or x (expiring).
+#: Rows are (kind, counter, period, amount, expires_at), kind u(sage), q(ualifying) or x (expiring),
+#: or d: a day's counters, (day, JSON) in the places of (counter, period).
 MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair: the timestamps come first
     _tagged("x", _EXPIRING_SOON_SQL, before="NULL, NULL, "),
     _tagged("u", counters.USAGE_SQL, after=", NULL"),
+    _tagged("d", counters.DAY_USAGE_SQL, after=", NULL, NULL"),
     _tagged("q", counters.QUALIFYING_SQL, before="NULL, NULL, ", after=", NULL"),
 ))).bindparams(
     bindparam("counters", type_=String, expanding=True), bindparam("periods", type_=String, expanding=True),
+    bindparam("days", type_=Date, expanding=True),
     bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
     bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
 ).columns(column("kind", String), column("counter_id", String), column("period_key", String),
@@ -62,6 +65,8 @@ def read_member(session: Session, program: Program, member_id: str, now: datetim
     for kind, counter, period, amount, expires_at in rows:
         if kind == "u":
             usage[counter, period] = int(amount)
+        elif kind == "d":
+            usage.update(counters.day_counters(period, counter))
         elif kind == "q":
             counters.remember_qualifying(session, member_id, first_day, last_day, int(amount))
         else:

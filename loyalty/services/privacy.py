@@ -23,8 +23,8 @@ from loyalty.models import (
     LedgerEntry,
     Lot,
     Member,
+    MemberDay,
     OutboxEvent,
-    QualifyingPoints,
     Redemption,
     Refund,
     RuleUsage,
@@ -99,8 +99,8 @@ def export(session: Session, member_id: str, now: datetime) -> dict:
                              .order_by(Redemption.issued_at)),
         "tier_changes": _rows(session, select(TierChange).where(TierChange.member_id == member_id)
                               .order_by(TierChange.id)),
-        "qualifying_points": _rows(session, select(QualifyingPoints).where(QualifyingPoints.member_id == member_id)
-                                   .order_by(QualifyingPoints.day)),
+        "member_days": [{**_row(day), "usage": json.loads(day.usage) if day.usage else None} for day in session.scalars(
+            select(MemberDay).where(MemberDay.member_id == member_id).order_by(MemberDay.day))],
         "rule_usage": _rows(session, select(RuleUsage).where(RuleUsage.member_id == member_id)),
         "stripe_events": _rows(session, select(StripeEvent).where(StripeEvent.member_id == member_id)
                                .order_by(StripeEvent.received_at)),

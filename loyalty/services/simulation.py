@@ -4,12 +4,12 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty import counters
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
 from loyalty.errors import NotFound
-from loyalty.models import Member, RuleUsage
+from loyalty.models import Member
 
 
 def parse_event(raw: dict, now: datetime) -> EventFacts:
@@ -32,16 +32,10 @@ def member_state(session: Session, member_id: str) -> dict:
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
     return {
         "member_id": member.id, "tier_id": member.tier_id, "email": member.email,
-        "referred": referrer is not None, "usage": _usage(session, member.id),
+        "referred": referrer is not None, "usage": counters.counters_of(session, member.id),
         "referrer": ReferrerFacts(member_id=referrer.id, email=referrer.email, status=referrer.status,
-                                  usage=_usage(session, referrer.id)) if referrer else None,
+                                  usage=counters.counters_of(session, referrer.id)) if referrer else None,
     }
-
-
-def _usage(session: Session, member_id: str) -> dict[tuple[str, str], int]:
-    rows = session.execute(select(RuleUsage.counter_id, RuleUsage.period_key, RuleUsage.used)
-                           .where(RuleUsage.member_id == member_id))
-    return {(counter, period): used for counter, period, used in rows}
 
 
 def simulate(program: Program, events: list[EventFacts], tier_id: str | None = None,

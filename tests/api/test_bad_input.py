@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from loyalty.extensions import db
-from loyalty.models import Event, IdempotencyRecord, LedgerEntry, Lot, Member, Refund, RuleUsage
+from loyalty.models import Event, IdempotencyRecord, LedgerEntry, Lot, Member, MemberDay, Refund, RuleUsage
 
 NOW = "2026-11-10T15:00:00Z"
-TABLES = (Member, Event, LedgerEntry, Lot, Refund, RuleUsage, IdempotencyRecord)
+TABLES = (Member, Event, LedgerEntry, Lot, Refund, RuleUsage, MemberDay, IdempotencyRecord)
 
 
 def row_counts(app) -> dict[str, int]:

@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
+from loyalty import counters
 from loyalty.extensions import db
-from loyalty.models import Event, LedgerEntry, RuleUsage
+from loyalty.models import Event, LedgerEntry
 from loyalty.transactions import WRITE_OPTION, lock_members, write_transaction
 from tests.concurrency.racing import count_events, ledger_state, quiet_day, reply, rfc3339
 
@@ -168,8 +169,8 @@ def test_daily_cap_holds_under_concurrent_large_purchases(app, api, race, db_bac
         posted = db.session.scalar(
             sa.select(sa.func.sum(LedgerEntry.points))
             .where(LedgerEntry.member_id == member["id"], LedgerEntry.rule_id.in_(PURCHASE_RULES)))
-        usage = db.session.scalars(sa.select(RuleUsage.used).where(
-            RuleUsage.member_id == member["id"], RuleUsage.counter_id.contains("purchase-daily"))).all()
+        usage = [used for (counter, _), used in counters.counters_of(db.session(), member["id"]).items()
+                 if counter == "cap:purchase-daily"]
         db.session.remove()
     assert posted == DAILY_CAP
     assert usage == [DAILY_CAP]

@@ -1,7 +1,9 @@
 """Counter rows go once nothing can count in them (COUNTER_RETENTION_DAYS, 100 by default, later).
 
 The demo program caps purchase points per New York day and counts
-qualifying points per day over a trailing 365-day window.
+qualifying points per day over a trailing 365-day window: both are one
+member-day row, whose day counters are cleared first and which goes with
+its qualifying points.
 """
 
 from datetime import date, timedelta
@@ -9,24 +11,27 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from loyalty import counters as stored_counters
 from loyalty import retention
 from loyalty.extensions import db
 from loyalty.jobs import purge_counters
-from loyalty.models import Member, QualifyingPoints, RuleUsage
+from loyalty.models import Member, MemberDay, QualifyingPoints, RuleUsage
 from loyalty.transactions import write_transaction
 from tests.jobs.conftest import DEMO_YAML, utc
+from tests.storage.test_member_days import legacy_rows, member_days
 
 T = "2026-03-10T14:00:00Z"  # 10 March, New York
+COFFEE = {"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}
+CAP = "cap:purchase-daily"
 
 
 def counters(app, member_id: str) -> tuple[list, list]:
     with app.app_context():
-        usage = db.session.execute(sa.select(RuleUsage.counter_id, RuleUsage.period_key)
-                                   .where(RuleUsage.member_id == member_id).order_by(RuleUsage.period_key)).all()
-        days = db.session.execute(sa.select(QualifyingPoints.day, QualifyingPoints.points)
-                                  .where(QualifyingPoints.member_id == member_id)).all()
+        usage = sorted(stored_counters.counters_of(db.session(), member_id), key=lambda key: key[1])
+        days = db.session.execute(sa.select(MemberDay.day, MemberDay.qualifying_points)
+                                  .where(MemberDay.member_id == member_id)).all()
         db.session.remove()
-    return [tuple(row) for row in usage], [tuple(row) for row in days]
+    return usage, [tuple(row) for row in days]
 
 
 def add_usage(app, member_id: str, *period_keys: str) -> None:
@@ -99,7 +104,7 @@ def test_purging_works_in_batches_of_members(api, jobs, at, db_backend):
         for member_id in members:
             api.purchase(member_id, 1250)
     result = jobs.run(purge_counters, "2027-06-18T04:00:00Z", batch_size=2)
-    assert (result.done, result.batches) == (10, 3)
+    assert (result.done, result.batches) == (5, 3)  # each member's one member-day row
     with jobs.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Member)) == 5
         kept = db.session.scalars(sa.select(RuleUsage.period_key).distinct()).all()
@@ -110,3 +115,29 @@ def test_purging_works_in_batches_of_members(api, jobs, at, db_backend):
 def test_counters_cannot_be_kept_less_than_the_oldest_an_event_may_be(app):
     with app.app_context(), pytest.raises(ValueError):
         retention.purge_counters(None, utc(T), timedelta(days=89))
+
+
+def _write_as_an_older_release(app, member_id: str, day: date, points: int, used: int) -> None:
+    with app.app_context():
+        with write_transaction(db.session()):
+            db.session.add_all([QualifyingPoints(member_id=member_id, day=day, points=points),
+                                RuleUsage(member_id=member_id, counter_id=CAP, period_key=day.isoformat(), used=used)])
+        db.session.remove()
+
+
+def test_each_run_first_moves_what_an_older_release_wrote_into_member_days(app, api, jobs, at, db_backend):
+    with at("2026-11-24T15:00:00Z"):
+        member_id = api.enroll()["id"]
+        api.purchase(member_id, 1250, items=[COFFEE])
+    _write_as_an_older_release(app, member_id, date(2026, 11, 24), 10, 10)  # a till served by the old release
+    _write_as_an_older_release(app, member_id, date(2026, 11, 23), 7, 7)
+    add_usage(app, member_id, "2026-11")
+    assert legacy_rows(app) == 4
+
+    jobs.run(purge_counters, "2026-11-25T15:00:00Z")
+    assert legacy_rows(app) == 0
+    assert member_days(app, member_id) == [
+        (date(2026, 11, 23), 7, {(CAP, ""): 7}), (date(2026, 11, 24), 31, {(CAP, ""): 31})]
+    assert ("rule:review", "2026-11") in counters(app, member_id)[0]  # a month's counter is not a day's
+    with at("2026-11-24T16:00:00Z"):  # the cap counts what the older release's till earned
+        assert sum(a["points"] for a in api.purchase(member_id, 200000)["awarded"]) == 2000 - 31

@@ -109,7 +109,9 @@ def test_the_export_holds_everything_about_the_member(admin_api, api, ana):
     assert sorted(t["type"] for t in export["transactions"]) == ["adjust", "earn", "earn", "earn", "redeem"]
     assert sum(t["points"] for t in export["transactions"]) == export["member"]["balance"]
     assert [r["reward_id"] for r in export["redemptions"]] == ["free-drink"]
-    assert export["lots"] and export["qualifying_points"]
+    assert export["lots"]
+    [day] = export["member_days"]  # the purchase's points count towards a tier and the daily cap alike
+    assert day["qualifying_points"] > 0 and day["usage"] == {"cap:purchase-daily": day["qualifying_points"]}
     assert export["tier_changes"] == [] and export["webhook_events"] == []
     assert api.get("/v1/members/mem_nope/export").status_code == 404
 

@@ -39,7 +39,8 @@ def test_a_total_remembered_in_one_transaction_is_read_afresh_in_the_next(app, a
             counters.add_qualifying(session, member, date(2026, 3, 1), 100)
             assert counters.qualifying_total(session, member, FIRST, LAST) == 100
         with write_transaction(session):  # as another request would, outside this session's memory
-            session.execute(sa.text("UPDATE qualifying_points SET points = 250 WHERE member_id = :m"), {"m": member})
+            session.execute(sa.text("UPDATE member_days SET qualifying_points = 250 WHERE member_id = :m"),
+                            {"m": member})
         with write_transaction(session):
             assert counters.qualifying_total(session, member, FIRST, LAST) == 250
         db.session.remove()
