@@ -68,7 +68,9 @@ class Lot(db.Model):
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), nullable=False)
-    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    #: Not indexed (57 bytes per accrual): an event's lots are found among its member's and its
+    #: member's referrer's, by ``ix_lots_member_expiry``.
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"))
     rule_id: Mapped[str | None] = mapped_column(String(64))
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
     remaining: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -81,7 +81,7 @@ def backtest(session: Session, candidate: Program, actual: Program, start: datet
     by_rule_actual: Counter = Counter()
     for rule_id, member_id, points in session.execute(
         select(Lot.rule_id, Lot.member_id, func.sum(Lot.points))
-        .join(Event, Lot.event_id == Event.id).where(*window)
+        .join(Event, Lot.event_id == Event.id).where(*window, Lot.member_id.in_(involved_ids))
         .group_by(Lot.rule_id, Lot.member_id)
     ):
         by_rule_actual[rule_id] += int(points)
@@ -125,11 +125,15 @@ def _tiers(session: Session, members: dict[str, MemberRun], involved_ids, start:
 
 def _history(session: Session, members: dict[str, MemberRun], involved_ids, start: datetime) -> None:
     """Rebuild limits, caps and qualifying points as the awards before ``start`` left them."""
+    # Lots are found by member (they are not indexed by event): an event's lots are its member's
+    # and its member's referrer's, so the involved members' referrers' lots hold the rest.
+    owners = select(Member.id).where(Member.id.in_(involved_ids)).union(
+        select(Member.referred_by_id).where(Member.id.in_(involved_ids), Member.referred_by_id.is_not(None)))
     rows = session.execute(
         select(Event.id, Event.member_id, Event.occurred_at, Event.rules_version,
                Lot.member_id, Lot.rule_id, Lot.points, Lot.spend_based)
         .join(Lot, Lot.event_id == Event.id)
-        .where(Event.occurred_at < start,
+        .where(Event.occurred_at < start, Lot.member_id.in_(owners),
                or_(Event.member_id.in_(involved_ids), Lot.member_id.in_(involved_ids)))
         .order_by(Event.id)
     )

@@ -1,11 +1,11 @@
 """Reading recorded events back."""
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loyalty import explanations
 from loyalty.errors import NotFound
-from loyalty.models import Event, Lot
+from loyalty.models import Event, Lot, Member
 from loyalty.services.rules import explanation_dictionaries
 
 
@@ -13,7 +13,10 @@ def event_detail(session: Session, event_id: str) -> dict:
     event = session.get(Event, event_id)
     if event is None:
         raise NotFound(f"No event {event_id}.")
-    lots = session.scalars(select(Lot).where(Lot.event_id == event_id).order_by(Lot.id)).all()
+    # Lots are not indexed by event: an event's lots are its member's and its member's referrer's.
+    referrer = select(Member.referred_by_id).where(Member.id == event.member_id).scalar_subquery()
+    lots = session.scalars(select(Lot).where(Lot.event_id == event_id, or_(
+        Lot.member_id == event.member_id, Lot.member_id == referrer)).order_by(Lot.id)).all()
     awarded = [
         {"rule_id": lot.rule_id, "member_id": lot.member_id, "points": lot.points,
          "status": lot.status, "available_at": lot.available_at, "expires_at": lot.expires_at}

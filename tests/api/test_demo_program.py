@@ -384,6 +384,11 @@ def test_referred_first_purchase_of_10_dollars_gives_referrer_500_and_member_250
     assert result["member"]["points"]["balance"] == 50 + 10 + 250
     assert balance(api, ana["id"]) == 50 + 500
     assert earned(api, ana["id"], "referral") == [500]
+    # the event's page finds the referrer's lot too (lots are found by member, not by event)
+    detail = api.get(f"/v1/events/{result['event']['id']}").get_json()
+    assert sorted((a["member_id"], a["rule_id"], a["points"]) for a in detail["awarded"]) == sorted(
+        (a["member_id"], a["rule_id"], a["points"]) for a in result["awarded"])
+    assert {a["member_id"] for a in detail["awarded"]} == {ana["id"], ben["id"]}
     # referral points are not tier-qualifying
     assert result["member"]["tier"]["qualifying_points"] == 10
 
