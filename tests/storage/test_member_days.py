@@ -48,8 +48,8 @@ def test_the_batch_statement_stays_short_enough_for_psycopg_to_cache():
 
 
 def test_a_member_days_purchases_add_up_in_one_row_and_the_next_day_is_another(app, api, db_backend):
-    member_id = api.enroll()["id"]
     with freeze_time("2026-11-24T15:00:00Z"):
+        member_id = api.enroll()["id"]
         api.purchase(member_id, 1250, items=[COFFEE])  # spend 12 + coffee-bonus 9
         api.purchase(member_id, 1000)
     with freeze_time("2026-11-25T15:00:00Z"):
