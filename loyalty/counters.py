@@ -137,10 +137,14 @@ def day_rows(usage: dict[tuple[str, str, str], int], qualifying: dict[tuple[str,
     return longer, rows
 
 
-def add_days(session: Session, rows: list[dict]) -> None:
-    """Write ``day_rows``' member-day rows, adding to the rows already there."""
-    if rows:
-        session.execute(_ADD_DAYS[session.get_bind().dialect.name], rows)
+def write_increments(session: Session, usage: dict[tuple[str, str, str], int],
+                     qualifying: dict[tuple[str, date], int]) -> None:
+    """Add summed increments to their rows, one statement per table (``day_rows`` says which rows)."""
+    longer, days = day_rows(usage, qualifying)
+    if longer:
+        session.execute(ADD_USAGE, longer)
+    if days:
+        session.execute(_ADD_DAYS[session.get_bind().dialect.name], days)
 
 
 def usage_keys(keys: Iterable[tuple[str, str]]) -> dict[str, list]:
@@ -196,10 +200,7 @@ def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]
         for (member_id, counter_id, period_key), amount in totals.items():
             batch.add_usage(member_id, counter_id, period_key, amount)
         return
-    longer, days = day_rows(totals, {})
-    if longer:
-        session.execute(ADD_USAGE, longer)
-    add_days(session, days)
+    write_increments(session, totals, {})
 
 
 #: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
@@ -218,7 +219,7 @@ def add_qualifying(session: Session, member_id: str, day: date, points: int,
     if batch is not None:
         batch.add_qualifying(member_id, day, points)
     else:
-        add_days(session, day_rows({}, {(member_id, day): points})[1])
+        write_increments(session, {}, {(member_id, day): points})
     for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
         if member == member_id and first_day <= day <= last_day:
             session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points

@@ -187,7 +187,6 @@ class _LockWaiter:
             return False
 
 
-
 class _LockWaiting:
     """One daemon thread per process waits in ``flock`` for the writers that must wait, in turn.
 

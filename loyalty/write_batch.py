@@ -159,10 +159,7 @@ class WriteBatch:
         for event in self.events:
             session.execute(INSERT_EVENT, event)
         ledger.write_entries_and_lots(session, self.entries, self.lots)
-        longer, days = counters.day_rows(self.usage, self.qualifying)
-        if longer:
-            session.execute(counters.ADD_USAGE, longer)
-        counters.add_days(session, days)
+        counters.write_increments(session, self.usage, self.qualifying)
         if totals:
             session.execute(UPDATE_TOTALS, [{"member_key": written["id"], **{f"new_{name}": written[name]
                                              for name in MEMBER_COLUMNS[1:]}} for written in totals])
