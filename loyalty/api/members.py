@@ -11,8 +11,9 @@ from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberPageSchema, MemberSchema, PageQuerySchema, StrictSchema
+from loyalty.errors import NotFound
 from loyalty.services import members
-from loyalty.services.member_view import member_view
+from loyalty.services.member_view import member_view, member_view_by_id
 
 blp = Blueprint("members", __name__, url_prefix="/v1/members", description="Members of the program")
 
@@ -84,8 +85,10 @@ class MemberItem(MethodView):
     @error_responses(blp, 404)
     def get(self, member_id):
         """One member, with balance, tier and lifecycle stage."""
-        member = members.get(context.session(), member_id)
-        return member_view(context.session(), context.rules().program, member, clock.now())
+        view = member_view_by_id(context.session(), context.rules().program, member_id, clock.now())
+        if view is None:
+            raise NotFound(f"No member {member_id}.")
+        return view
 
     @requires("pos")
     @blp.arguments(MemberPatchSchema())

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, String, bindparam, column, text
+from sqlalchemy import BigInteger, Date, String, bindparam, column, select, text, true
 from sqlalchemy.orm import Session
 
 from loyalty import counters
@@ -17,7 +17,7 @@ from loyalty.services.tiers import current_tier, qualifying_points, qualifying_w
 EXPIRING_SOON = timedelta(days=30)
 
 _EXPIRING_SOON_SQL = (
-    "SELECT CAST(sum(remaining) AS BIGINT), expires_at FROM lots"
+    "SELECT CAST(sum(remaining) AS BIGINT) AS amount, expires_at FROM lots"
     " WHERE member_id = :member_id AND status = 'active' AND remaining > 0"
     " AND expires_at > :now AND expires_at <= :until GROUP BY expires_at"
 )
@@ -25,7 +25,7 @@ _EXPIRING_SOON_SQL = (
 
 def _tagged(kind: str, select_sql: str, before: str = "", after: str = "") -> str:
     """``select_sql`` with its kind in front and NULL columns around its own, for a UNION."""
-    return select_sql.replace("SELECT ", f"SELECT '{kind}', {before}", 1).replace(" FROM ", f"{after} FROM ", 1)
+    return select_sql.replace("SELECT ", f"SELECT '{kind}' AS kind, {before}", 1).replace(" FROM ", f"{after} FROM ", 1)
 
 
 #: Everything a member view reads besides the member row, in one round trip: the points expiring
@@ -44,6 +44,20 @@ MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair
     bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
 ).columns(column("kind", String), column("counter_id", String), column("period_key", String),
           column("amount", BigInteger), column("expires_at", UTCDateTime))
+
+
+#: A member view's reads without an event's counters: (kind, amount, expires_at), kind x or q.
+_VIEW_READS = text(" UNION ALL ".join((
+    _tagged("x", _EXPIRING_SOON_SQL),
+    _tagged("q", counters.QUALIFYING_SQL, after=", NULL"),
+))).bindparams(
+    bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
+    bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
+).columns(column("kind", String), column("amount", BigInteger), column("expires_at", UTCDateTime)
+          ).subquery("view_reads")
+#: The member's row beside each of its view's reads (there is always the q row): one round trip.
+MEMBER_WITH_READS = select(Member.__table__, _VIEW_READS).select_from(
+    Member.__table__.outerjoin(_VIEW_READS, true())).where(Member.__table__.c.id == bindparam("member_id"))
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,25 @@ def read_member(session: Session, program: Program, member_id: str, now: datetim
         else:
             expiring.append({"points": int(amount), "expires_at": expires_at})
     return MemberReads(usage, sorted(expiring, key=lambda lot: lot["expires_at"]))
+
+
+def member_view_by_id(session: Session, program: Program, member_id: str, now: datetime) -> dict | None:
+    """The view of a member read by id in one statement, or None if there is no such member.
+
+    For answers that only show the member (GET /v1/members/{id}): the row comes without the ORM.
+    """
+    first_day, last_day = qualifying_window(program, now)
+    rows = session.execute(MEMBER_WITH_READS, {"member_id": member_id, "first_day": first_day,
+                                               "last_day": last_day, "now": now, "until": now + EXPIRING_SOON}).all()
+    if not rows:
+        return None
+    expiring = []
+    for row in rows:
+        if row.kind == "q":
+            counters.remember_qualifying(session, member_id, first_day, last_day, int(row.amount))
+        else:
+            expiring.append({"points": int(row.amount), "expires_at": row.expires_at})
+    return member_view(session, program, rows[0], now, sorted(expiring, key=lambda lot: lot["expires_at"]))
 
 
 def with_new_lots(expiring_soon: list[dict], lots: Iterable[dict], now: datetime) -> list[dict]:

@@ -1,7 +1,10 @@
 """Members (enrol, look up, change, suspend) and the ledger (listing, paging, adjustments)."""
 
 import pytest
+import sqlalchemy as sa
 from freezegun import freeze_time
+
+from loyalty.extensions import db
 
 NOW = "2026-11-10T15:00:00Z"
 
@@ -107,6 +110,25 @@ def test_member_list_pages_newest_first(api):
             if cursor is None:
                 break
         assert seen == list(reversed(enrolled))
+
+
+def test_reading_a_member_is_the_key_check_and_one_statement(app, api, db_backend):
+    """GET /v1/members/{id} reads the row and its view (expiring points, qualifying total) in one round trip,
+    and shows what the accrual that last changed the member answered."""
+    with freeze_time("2026-01-10T15:00:00Z"):
+        member_id = api.enroll("cust-read")["id"]
+        api.purchase(member_id, 4_000)
+    with freeze_time("2026-12-20T15:00:00Z"):  # the January lots expire within 30 days
+        answered = api.purchase(member_id, 700)["member"]
+        statements = []
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        read = api.member(member_id)
+    assert read == answered
+    assert read["points"]["expiring_soon"] and read["tier"]["qualifying_points"] > 0
+    assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
+        "SELECT", "SELECT"]  # the caller's key, then the member with its view
+    assert api.get("/v1/members/mem_nosuchmember").status_code == 404
 
 
 @freeze_time(NOW)
