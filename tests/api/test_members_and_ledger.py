@@ -128,7 +128,8 @@ def test_reading_a_member_is_the_key_check_and_one_statement(app, api, db_backen
     assert read["points"]["expiring_soon"] and read["tier"]["qualifying_points"] > 0
     assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
         "SELECT", "SELECT"]  # the caller's key, then the member with its view
-    assert api.get("/v1/members/mem_nosuchmember").status_code == 404
+    missing = api.get("/v1/members/mem_nosuchmember")
+    assert (missing.status_code, missing.get_json()["error"]["code"]) == (404, "not_found")
 
 
 @freeze_time(NOW)
