@@ -116,7 +116,7 @@ def test_reading_a_member_is_the_key_check_and_one_statement(app, api, db_backen
     """GET /v1/members/{id} reads the row and its view (expiring points, qualifying total) in one round trip,
     and shows what the accrual that last changed the member answered."""
     with freeze_time("2026-01-10T15:00:00Z"):
-        member_id = api.enroll("cust-read")["id"]
+        member_id = api.enroll("cust-read", birthday="1990-12-31", email="ana@example.com", channel="web")["id"]
         api.purchase(member_id, 4_000)
     with freeze_time("2026-12-20T15:00:00Z"):  # the January lots expire within 30 days
         answered = api.purchase(member_id, 700)["member"]
