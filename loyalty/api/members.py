@@ -13,7 +13,7 @@ from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberPageSchema, MemberSchema, PageQuerySchema, StrictSchema
 from loyalty.errors import NotFound
 from loyalty.services import members
-from loyalty.services.member_view import member_view, member_view_by_id
+from loyalty.services.member_view import member_view, member_view_by_external_id, member_view_by_id
 
 blp = Blueprint("members", __name__, url_prefix="/v1/members", description="Members of the program")
 
@@ -71,9 +71,12 @@ class MemberCollection(MethodView):
     @error_responses(blp, 400)
     def get(self, query):
         """Find members by external_id, email or phone (all given must match)."""
-        page, next_cursor = members.find(context.session(), **query)
         rules = context.rules()
         now = clock.now()
+        if query.keys() <= {"external_id", "limit", "cursor"} and "external_id" in query and not query["cursor"]:
+            view = member_view_by_external_id(context.session(), rules.program, query["external_id"], now)
+            return {"data": [view] if view else [], "next_cursor": None}
+        page, next_cursor = members.find(context.session(), **query)
         return {"data": [member_view(context.session(), rules.program, m, now) for m in page],
                 "next_cursor": next_cursor}
 

@@ -46,18 +46,31 @@ MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair
           column("amount", BigInteger), column("expires_at", UTCDateTime))
 
 
-#: A member view's reads without an event's counters: (kind, amount, expires_at), kind x or q.
-_VIEW_READS = text(" UNION ALL ".join((
-    _tagged("x", _EXPIRING_SOON_SQL),
-    _tagged("q", counters.QUALIFYING_SQL, after=", NULL"),
-))).bindparams(
-    bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
-    bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
-).columns(column("kind", String), column("amount", BigInteger), column("expires_at", UTCDateTime)
-          ).subquery("view_reads")
-#: The member's row beside each of its view's reads (there is always the q row): one round trip.
-MEMBER_WITH_READS = select(Member.__table__, _VIEW_READS).select_from(
-    Member.__table__.outerjoin(_VIEW_READS, true())).where(Member.__table__.c.id == bindparam("member_id"))
+MEMBERS = Member.__table__
+
+
+def _member_with_reads(member_sql: str, criterion):
+    """The row of the member ``criterion`` selects beside each of its view's reads, in one statement.
+
+    The reads are (kind, amount, expires_at), kind x (expiring soon) or q (the qualifying total,
+    always one row, so a member always has a row); ``member_sql`` is that member's id in SQL.
+    """
+    reads = text(" UNION ALL ".join(
+        select_sql.replace(":member_id", member_sql) for select_sql in (
+            _tagged("x", _EXPIRING_SOON_SQL), _tagged("q", counters.QUALIFYING_SQL, after=", NULL"))
+    )).bindparams(
+        bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
+        bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
+    ).columns(column("kind", String), column("amount", BigInteger), column("expires_at", UTCDateTime)
+              ).subquery("view_reads")
+    return select(MEMBERS, reads).select_from(MEMBERS.outerjoin(reads, true())).where(criterion)
+
+
+MEMBER_VIEW_BY_ID = _member_with_reads(":member_id", MEMBERS.c.id == bindparam("member_id"))
+#: External ids are unique: the till's card lookup is one statement too.
+MEMBER_VIEW_BY_EXTERNAL_ID = _member_with_reads(
+    "(SELECT id FROM members WHERE external_id = :external_id)",
+    MEMBERS.c.external_id == bindparam("external_id"))
 
 
 @dataclass(frozen=True)
@@ -89,19 +102,28 @@ def read_member(session: Session, program: Program, member_id: str, now: datetim
 
 
 def member_view_by_id(session: Session, program: Program, member_id: str, now: datetime) -> dict | None:
-    """The view of a member read by id in one statement, or None if there is no such member.
+    """The view of a member, or None if there is no such member, read in one statement without the ORM.
 
-    For answers that only show the member (GET /v1/members/{id}): the row comes without the ORM.
+    For answers that only show the member (``GET /v1/members/{id}``).
     """
+    return _member_view_read(session, program, MEMBER_VIEW_BY_ID, {"member_id": member_id}, now)
+
+
+def member_view_by_external_id(session: Session, program: Program, external_id: str, now: datetime) -> dict | None:
+    """As ``member_view_by_id``, for the member with this external id."""
+    return _member_view_read(session, program, MEMBER_VIEW_BY_EXTERNAL_ID, {"external_id": external_id}, now)
+
+
+def _member_view_read(session: Session, program: Program, statement, member: dict, now: datetime) -> dict | None:
     first_day, last_day = qualifying_window(program, now)
-    rows = session.execute(MEMBER_WITH_READS, {"member_id": member_id, "first_day": first_day,
-                                               "last_day": last_day, "now": now, "until": now + EXPIRING_SOON}).all()
+    rows = session.execute(statement, {**member, "first_day": first_day, "last_day": last_day,
+                                       "now": now, "until": now + EXPIRING_SOON}).all()
     if not rows:
         return None
     expiring = []
     for row in rows:
         if row.kind == "q":
-            counters.remember_qualifying(session, member_id, first_day, last_day, int(row.amount))
+            counters.remember_qualifying(session, row.id, first_day, last_day, int(row.amount))
         else:
             expiring.append({"points": int(row.amount), "expires_at": row.expires_at})
     return member_view(session, program, rows[0], now, sorted(expiring, key=lambda lot: lot["expires_at"]))

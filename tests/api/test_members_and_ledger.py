@@ -91,6 +91,8 @@ def test_members_are_found_by_external_id_email_or_phone(api):
     assert len(ids(phone="555-0101")) == 2
     assert ids(phone="555-0101", email="ana@example.com") == [ana["id"]]
     assert ids(external_id="cust-404") == []
+    assert ids(external_id="cust-1", email="ben@example.com") == []  # every field given must match
+    assert ids(external_id="cust-1", phone="555-0101") == [ana["id"]]
     found = page(api, "/v1/members", external_id="cust-1")["data"][0]
     assert found == api.member(ana["id"])
 
@@ -113,8 +115,8 @@ def test_member_list_pages_newest_first(api):
 
 
 def test_reading_a_member_is_the_key_check_and_one_statement(app, api, db_backend):
-    """GET /v1/members/{id} reads the row and its view (expiring points, qualifying total) in one round trip,
-    and shows what the accrual that last changed the member answered."""
+    """GET /v1/members/{id} and the lookup by external id read the row and its view (expiring points,
+    qualifying total) in one round trip, and show what the accrual that last changed the member answered."""
     with freeze_time("2026-01-10T15:00:00Z"):
         member_id = api.enroll("cust-read", birthday="1990-12-31", email="ana@example.com", channel="web")["id"]
         api.purchase(member_id, 4_000)
@@ -124,10 +126,16 @@ def test_reading_a_member_is_the_key_check_and_one_statement(app, api, db_backen
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
         read = api.member(member_id)
+        sent_by_read = statements[:]
+        found = api.get("/v1/members", query_string={"external_id": "cust-read"}).get_json()
     assert read == answered
     assert read["points"]["expiring_soon"] and read["tier"]["qualifying_points"] > 0
-    assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
-        "SELECT", "SELECT"]  # the caller's key, then the member with its view
+    assert found == {"data": [read], "next_cursor": None}
+    for sent in (sent_by_read, statements[len(sent_by_read):]):
+        assert [s.split()[0] for s in sent if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
+            "SELECT", "SELECT"]  # the caller's key, then the member with its view
+    assert api.get("/v1/members", query_string={"external_id": "nobody"}).get_json() == {
+        "data": [], "next_cursor": None}
     missing = api.get("/v1/members/mem_nosuchmember")
     assert (missing.status_code, missing.get_json()["error"]["code"]) == (404, "not_found")
 
