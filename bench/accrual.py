@@ -2,8 +2,12 @@
 
 Against a baseline measured in the same run: the same client asking ``GET /healthz``.
 What it prints is what the HTTP benchmark's accrual costs the app itself.
+``--request read`` times ``GET /v1/members/{id}`` instead, ``--request lookup``
+the till's card lookup ``GET /v1/members?external_id=``, of the member the
+accruals earned for.
 
-Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000] [--show-sql]
+Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000]
+     [--request accrual|read|lookup] [--show-sql]
 (the PostgreSQL database is dropped and created afresh).
 """
 
@@ -45,7 +49,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("-n", type=int, default=1000, help="accruals to time")
-    parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one accrual")
+    parser.add_argument("--request", choices=("accrual", "read", "lookup"), default="accrual",
+                        help="what to time (default: accrual)")
+    parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one request")
     args = parser.parse_args()
     url = fresh(args.url)
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
@@ -67,22 +73,34 @@ def main() -> None:
         response = client.post("/v1/events", json=body, headers=headers())
         assert response.status_code == 201, response.get_json()
 
+    def get(path: str):
+        def request():
+            response = client.get(path, headers={"Authorization": f"Bearer {key}"})
+            assert response.status_code == 200, response.get_json()
+        return request
+
     for _ in range(20):
         accrue()
+    label, call = {
+        "accrual": ("POST /v1/events", accrue),
+        "read": ("GET /v1/members/{id}", get(f"/v1/members/{member}")),
+        "lookup": ("GET /v1/members?external_id=", get("/v1/members?external_id=bench-1")),
+    }[args.request]
+    call()
     statements = []
     with app.app_context():
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
-        accrue()
+        call()
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     base_wall, base_cpu = timed(args.n, lambda: client.get("/healthz"))
-    wall, cpu = timed(args.n, accrue)
+    wall, cpu = timed(args.n, call)
     if args.show_sql:
         print("\n---\n".join(statements))
-    print(f"{sa.engine.make_url(url).get_backend_name()}: POST /v1/events in process, {args.n} accruals")
-    print(f"  accrual   {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
+    print(f"{sa.engine.make_url(url).get_backend_name()}: {label} in process, {args.n} requests")
+    print(f"  {args.request:<9} {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
     print(f"  /healthz  {base_wall:6.2f} ms wall  {base_cpu:6.2f} ms CPU  (baseline)")
-    print(f"  accrual / baseline: {wall / base_wall:.1f}× wall, {cpu / base_cpu:.1f}× CPU")
+    print(f"  {args.request} / baseline: {wall / base_wall:.1f}× wall, {cpu / base_cpu:.1f}× CPU")
 
 
 if __name__ == "__main__":
