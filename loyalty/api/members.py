@@ -73,7 +73,8 @@ class MemberCollection(MethodView):
         """Find members by external_id, email or phone (all given must match)."""
         rules = context.rules()
         now = clock.now()
-        if query.keys() <= {"external_id", "limit", "cursor"} and "external_id" in query and not query["cursor"]:
+        if "external_id" in query and not query.keys() & {"email", "phone"} and not query["cursor"]:
+            # External ids are unique: the till's card lookup reads its one member like GET /{id}.
             view = member_view_by_external_id(context.session(), rules.program, query["external_id"], now)
             return {"data": [view] if view else [], "next_cursor": None}
         page, next_cursor = members.find(context.session(), **query)

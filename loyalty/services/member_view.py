@@ -114,9 +114,9 @@ def member_view_by_external_id(session: Session, program: Program, external_id: 
     return _member_view_read(session, program, MEMBER_VIEW_BY_EXTERNAL_ID, {"external_id": external_id}, now)
 
 
-def _member_view_read(session: Session, program: Program, statement, member: dict, now: datetime) -> dict | None:
+def _member_view_read(session: Session, program: Program, statement, which: dict, now: datetime) -> dict | None:
     first_day, last_day = qualifying_window(program, now)
-    rows = session.execute(statement, {**member, "first_day": first_day, "last_day": last_day,
+    rows = session.execute(statement, {**which, "first_day": first_day, "last_day": last_day,
                                        "now": now, "until": now + EXPIRING_SOON}).all()
     if not rows:
         return None
@@ -141,7 +141,8 @@ def with_new_lots(expiring_soon: list[dict], lots: Iterable[dict], now: datetime
 
 def member_view(session: Session, program: Program, member: Member, now: datetime,
                 expiring_soon: list[dict] | None = None) -> dict:
-    """The member as the API shows it; ``expiring_soon`` if the caller has read it (``read_member``)."""
+    """The member (an instance, or a row of its table) as the API shows it; ``expiring_soon`` if the
+    caller has read it (``read_member``)."""
     if expiring_soon is None:
         expiring_soon = read_member(session, program, member.id, now).expiring_soon
     return {
