@@ -11,9 +11,8 @@ from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberPageSchema, MemberSchema, PageQuerySchema, StrictSchema
-from loyalty.errors import NotFound
 from loyalty.services import members
-from loyalty.services.member_view import member_view, member_view_by_external_id, member_view_by_id
+from loyalty.services.member_view import member_view
 
 blp = Blueprint("members", __name__, url_prefix="/v1/members", description="Members of the program")
 
@@ -71,15 +70,8 @@ class MemberCollection(MethodView):
     @error_responses(blp, 400)
     def get(self, query):
         """Find members by external_id, email or phone (all given must match)."""
-        rules = context.rules()
-        now = clock.now()
-        if "external_id" in query and not query.keys() & {"email", "phone"} and not query["cursor"]:
-            # External ids are unique: the till's card lookup reads its one member like GET /{id}.
-            view = member_view_by_external_id(context.session(), rules.program, query["external_id"], now)
-            return {"data": [view] if view else [], "next_cursor": None}
-        page, next_cursor = members.find(context.session(), **query)
-        return {"data": [member_view(context.session(), rules.program, m, now) for m in page],
-                "next_cursor": next_cursor}
+        views, next_cursor = members.find_views(context.session(), context.rules().program, clock.now(), **query)
+        return {"data": views, "next_cursor": next_cursor}
 
 
 @blp.route("/<member_id>")
@@ -89,10 +81,7 @@ class MemberItem(MethodView):
     @error_responses(blp, 404)
     def get(self, member_id):
         """One member, with balance, tier and lifecycle stage."""
-        view = member_view_by_id(context.session(), context.rules().program, member_id, clock.now())
-        if view is None:
-            raise NotFound(f"No member {member_id}.")
-        return view
+        return members.get_view(context.session(), context.rules().program, member_id, clock.now())
 
     @requires("pos")
     @blp.arguments(MemberPatchSchema())

@@ -8,11 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
+from loyalty.engine import Program
 from loyalty.errors import MemberExists, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id, new_referral_code
 from loyalty.models import Member
 from loyalty.pagination import decode_cursor, encode_cursor
 from loyalty.services.accrual import EventInput, apply_event
+from loyalty.services.member_view import member_view, member_view_by_external_id, member_view_by_id
 from loyalty.services.rules import ActiveRules
 from loyalty.transactions import lock_members
 
@@ -99,6 +101,25 @@ def get(session: Session, member_id: str) -> Member:
     if member is None:
         raise NotFound(f"No member {member_id}.")
     return member
+
+
+def get_view(session: Session, program: Program, member_id: str, now: datetime) -> dict:
+    """``GET /v1/members/{id}``: the member as the API shows it, read in one statement."""
+    view = member_view_by_id(session, program, member_id, now)
+    if view is None:
+        raise NotFound(f"No member {member_id}.")
+    return view
+
+
+def find_views(session: Session, program: Program, now: datetime, external_id=None, email=None, phone=None,
+               limit=20, cursor=None) -> tuple[list[dict], str | None]:
+    """``find``'s page as the API shows it. External ids are unique: a lookup by one alone (the till's
+    card scan) reads its one member with its view in one statement, as ``get_view`` does."""
+    if external_id is not None and email is None and phone is None and not cursor:
+        view = member_view_by_external_id(session, program, external_id, now)
+        return [view] if view else [], None
+    page, next_cursor = find(session, external_id, email, phone, limit, cursor)
+    return [member_view(session, program, member, now) for member in page], next_cursor
 
 
 def find(session: Session, external_id=None, email=None, phone=None, limit=20, cursor=None):
