@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 
 from bench.purchase import purchase
+from loyalty.db.transactions import WRITE_OPTION, configure_engine
 from loyalty.ids import new_id
-from loyalty.transactions import WRITE_OPTION, configure_engine
 
 COUNTERS = 10_000
 METADATA = sa.MetaData()

@@ -34,11 +34,11 @@ from flask_migrate import upgrade
 from bench.databases import recreate_postgres
 from config import TestingConfig
 from loyalty import create_app
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.services import rules as rules_service
 from loyalty.services.expiry import expire_points
-from loyalty.transactions import write_transaction
-from loyalty.verification import verify_ledger
 
 NOW = datetime(2027, 6, 1, 16, 0, tzinfo=UTC)
 YEAR_SECONDS = 365 * 24 * 3600

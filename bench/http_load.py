@@ -73,12 +73,13 @@ def prepare_service(database_url: str, workdir: Path, history: bool = True,
     """
     from flask_migrate import upgrade
 
-    from loyalty import api_keys, clock, create_app, ledger
+    from loyalty import clock, create_app, ledger
+    from loyalty.db.transactions import write_transaction
     from loyalty.extensions import db
     from loyalty.ids import new_id, new_referral_code
     from loyalty.models import Member
+    from loyalty.services import api_keys
     from loyalty.services import rules as rules_service
-    from loyalty.transactions import write_transaction
 
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=database_url,
                      RATELIMIT_ENABLED=False)
@@ -178,7 +179,7 @@ def ledger_mismatches(database_url: str, left_out: set[str]) -> int:
     """Members (but ``left_out``) whose balance ≠ Σ entries or whose spendable lots ≠ max(balance, 0)."""
     from loyalty import create_app
     from loyalty.extensions import db
-    from loyalty.verification import verify_ledger
+    from loyalty.ledger.verify import verify_ledger
 
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=database_url)
     with app.app_context():

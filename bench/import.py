@@ -24,12 +24,12 @@ from flask_migrate import upgrade
 
 from config import TestingConfig
 from loyalty import clock, create_app
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.services import member_import
 from loyalty.services import rules as rules_service
 from loyalty.services.rules import active_rules
-from loyalty.transactions import write_transaction
-from loyalty.verification import verify_ledger
 
 
 def write_csv(path: Path, rows: int) -> None:

@@ -81,8 +81,8 @@ def post_accruals(url: str, key: str, members: list[str], count: int) -> None:
 def run_retention(url: str, days_later: int) -> int:
     """The ``purge-counters`` job step as a run ``days_later`` days after the accruals does it."""
     from loyalty import clock, create_app
+    from loyalty.commands.jobs import purge_counters
     from loyalty.extensions import db
-    from loyalty.jobs import purge_counters
 
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():

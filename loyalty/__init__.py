@@ -29,8 +29,8 @@ def _check_settings(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    from loyalty.db.transactions import configure_engine
     from loyalty.extensions import db, migrate
-    from loyalty.transactions import configure_engine
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
@@ -72,14 +72,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from loyalty import cli
+    from loyalty.commands import cli
 
     cli.register(app)
 
 
 def register_operations(app: Flask) -> None:
     """Request ids, JSON logs, metrics and security headers first, then rate limits."""
-    from loyalty import limits, observability
+    from loyalty.http import limits
+    from loyalty.observability import requests
 
-    observability.init_app(app)
+    requests.init_app(app)
     limits.init_app(app)

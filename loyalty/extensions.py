@@ -21,10 +21,10 @@ migrate = Migrate()
 
 
 def _rate_limit_key() -> str:
-    from loyalty.limits import caller_key  # loyalty.limits needs db from this module
+    from loyalty.http.limits import caller_key  # it needs db from this module
 
     return caller_key()
 
 
-#: Rate limits: keys, limits and storage are set up by loyalty.limits.
+#: Rate limits: keys, limits and storage are set up by loyalty.http.limits.
 limiter = Limiter(key_func=_rate_limit_key)

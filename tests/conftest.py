@@ -100,8 +100,8 @@ def app(database_url, tmp_path):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():
+        from loyalty.db.transactions import write_transaction
         from loyalty.services import rules as rules_service
-        from loyalty.transactions import write_transaction
 
         with write_transaction(db.session()):
             rules_service.publish(db.session(), (ROOT / "rules" / "program.yaml").read_text(), "tests")
@@ -117,8 +117,9 @@ def runner(app):
 
 
 def _create_key(app, name: str, scope: str) -> str:
-    from loyalty import api_keys, clock
-    from loyalty.transactions import write_transaction
+    from loyalty import clock
+    from loyalty.db.transactions import write_transaction
+    from loyalty.services import api_keys
 
     with app.app_context():
         with write_transaction(db.session()):

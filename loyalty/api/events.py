@@ -7,12 +7,12 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberSchema, StrictSchema
 from loyalty.engine import Item
+from loyalty.http.auth import requires
 from loyalty.services import accrual, refunds
 from loyalty.services import events as event_queries
 from loyalty.services.member_view import member_view

@@ -8,10 +8,10 @@ import marshmallow as ma
 from flask import Response, g, request
 
 from loyalty import clock
+from loyalty.db.transactions import write_transaction
 from loyalty.errors import BadRequest
 from loyalty.extensions import db
-from loyalty.idempotency import Answer, fingerprint, member_of, run_once
-from loyalty.transactions import write_transaction
+from loyalty.http.idempotency import Answer, fingerprint, member_of, run_once
 
 MAX_KEY_LENGTH = 255
 

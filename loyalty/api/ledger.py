@@ -7,12 +7,12 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.events import IDEMPOTENCY_HEADER
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberSchema, PageQuerySchema, StrictSchema, page_schema
+from loyalty.http.auth import requires
 from loyalty.models.ledger import ENTRY_TYPES
 from loyalty.services import adjustments, history
 from loyalty.services.member_view import member_view

@@ -14,13 +14,13 @@ from webargs.fields import DelimitedList
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import current_principal, requires_member
 from loyalty.api.docs import error_responses
 from loyalty.api.events import IDEMPOTENCY_HEADER
 from loyalty.api.fields import Timestamp
 from loyalty.api.ledger import TransactionQuerySchema, TransactionSchema
 from loyalty.api.rewards import RedeemInSchema, RedemptionSchema, RewardListSchema, RewardSchema, redeem_for
 from loyalty.api.schemas import MemberSchema, page_schema
+from loyalty.http.auth import current_principal, requires_member
 from loyalty.services import customer, history, redemptions
 from loyalty.services.member_view import member_view
 

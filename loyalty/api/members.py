@@ -7,10 +7,10 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberPageSchema, MemberSchema, PageQuerySchema, StrictSchema
+from loyalty.http.auth import requires
 from loyalty.services import members
 from loyalty.services.member_view import member_view
 

@@ -7,12 +7,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from loyalty import clock, metrics
-from loyalty.api.auth import bearer_token
+from loyalty import clock
 from loyalty.api.schemas import ErrorSchema
 from loyalty.errors import Unauthorized
 from loyalty.extensions import db
-from loyalty.services.webhook_delivery import backlog
+from loyalty.http.auth import bearer_token
+from loyalty.observability import metrics
+from loyalty.outbox.delivery import backlog
 
 blp = Blueprint("metrics", __name__, description="Operations")
 

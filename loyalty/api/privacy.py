@@ -9,11 +9,11 @@ from flask_smorest import Blueprint
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import MemberSchema
+from loyalty.http.auth import requires
 from loyalty.services import privacy
 from loyalty.services.member_view import member_view
 

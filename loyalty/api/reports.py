@@ -9,9 +9,9 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
+from loyalty.http.auth import requires
 from loyalty.services import reports
 
 blp = Blueprint("reports", __name__, url_prefix="/v1/reports", description="Program reports (admin)")

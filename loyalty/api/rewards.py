@@ -8,13 +8,13 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.events import IDEMPOTENCY_HEADER
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import PageQuerySchema, StrictSchema, page_schema
 from loyalty.engine.rewards import REWARD_TYPES
+from loyalty.http.auth import requires
 from loyalty.models.redemption import REDEMPTION_STATUSES
 from loyalty.services import members, redemptions
 

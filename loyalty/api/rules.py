@@ -7,7 +7,6 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.events import AwardSchema, ExplanationSchema, ItemSchema
 from loyalty.api.fields import Timestamp
@@ -15,6 +14,7 @@ from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
 from loyalty.engine import EventFacts
 from loyalty.errors import NotFound
+from loyalty.http.auth import requires
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
 from loyalty.services.simulation import member_state, simulate

@@ -8,13 +8,13 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.schemas import ErrorSchema, PageQuerySchema, page_schema
+from loyalty.db.transactions import write_transaction
+from loyalty.http.auth import requires
 from loyalty.models.stripe_event import STRIPE_EVENT_STATUSES
 from loyalty.services import stripe_webhooks
-from loyalty.transactions import write_transaction
 
 blp = Blueprint("stripe", __name__, url_prefix="/v1", description="Stripe: paid checkouts and refunds in")
 

@@ -10,15 +10,15 @@ from marshmallow import validate
 
 from loyalty import clock, outbox
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import PageQuerySchema, StrictSchema, page_schema
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
+from loyalty.http.auth import requires
 from loyalty.models.outbox import DELIVERY_STATUSES
-from loyalty.services import webhook_endpoints as endpoints
-from loyalty.transactions import write_transaction
+from loyalty.outbox import endpoints
 
 blp = Blueprint("webhooks", __name__, url_prefix="/v1",
                 description="Outgoing webhooks: events pushed to the merchant's systems, signed and retried")

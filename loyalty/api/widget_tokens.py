@@ -10,10 +10,10 @@ from marshmallow import validate
 
 from loyalty import clock
 from loyalty.api import context
-from loyalty.api.auth import requires
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.schemas import StrictSchema
+from loyalty.http.auth import requires
 from loyalty.services import customer
 
 blp = Blueprint("widget_tokens", __name__, url_prefix="/v1/members",

@@ -2,8 +2,8 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import BigIntKey, UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import BigIntKey, UTCDateTime
 
 SCOPES = ("pos", "admin")
 

@@ -2,8 +2,8 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import PackedJSON, UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import PackedJSON, UTCDateTime
 
 
 class Event(db.Model):

@@ -3,9 +3,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from loyalty import clock
+from loyalty.db.types import DICTIONARY as ENGINE_WORDING
+from loyalty.db.types import RAW_DEFLATE, UTCDateTime, deflate, inflate
 from loyalty.extensions import db
-from loyalty.models.types import DICTIONARY as ENGINE_WORDING
-from loyalty.models.types import RAW_DEFLATE, UTCDateTime, deflate, inflate
 
 _MEMBER = (
     '{"id":"mem_","external_id":"","email":"","phone":null,"first_name":null,"last_name":null,'

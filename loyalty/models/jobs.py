@@ -3,10 +3,10 @@
 from sqlalchemy import BigInteger, Index, Integer, and_, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from loyalty.db.types import UTCDateTime
 from loyalty.extensions import db
 from loyalty.models.ledger import Lot
 from loyalty.models.member import Member
-from loyalty.models.types import UTCDateTime
 
 #: Conditions written as literals, not parameters, so both databases can prove a query
 #: matches the partial indexes below (neither can from ``remaining > ?``).

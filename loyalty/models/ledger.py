@@ -12,8 +12,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import BigIntKey, UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import BigIntKey, UTCDateTime
 
 ENTRY_TYPES = ("earn", "redeem", "void", "reverse", "expire", "adjust")
 

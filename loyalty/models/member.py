@@ -2,8 +2,8 @@ from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import UTCDateTime
 
 MEMBERS_FILLFACTOR = 80
 

@@ -2,8 +2,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalty import clock
+from loyalty.db.types import BigIntKey, UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import BigIntKey, UTCDateTime
 
 DELIVERY_STATUSES = ("pending", "succeeded", "failed", "cancelled")
 

@@ -2,8 +2,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import UTCDateTime
 
 REDEMPTION_STATUSES = ("issued", "completed", "voided", "expired")
 

@@ -2,8 +2,8 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
+from loyalty.db.types import UTCDateTime
 from loyalty.extensions import db
-from loyalty.models.types import UTCDateTime
 
 #: What became of a Stripe event: ``processed`` changed points (or had nothing left to change);
 #: ``pending`` is a refund waiting for its checkout; the rest are listed for an operator.

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from loyalty import counters, explanations, ledger, outbox
+from loyalty import ledger, outbox
+from loyalty.db.transactions import lock_members
 from loyalty.engine import (
     Award,
     Evaluation,
@@ -21,13 +22,13 @@ from loyalty.engine import (
 )
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
+from loyalty.ledger import counters
+from loyalty.ledger.batch import WriteBatch
 from loyalty.models import Member
-from loyalty.services import tier_review
+from loyalty.services import explanations, tier_review
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
-from loyalty.transactions import lock_members
-from loyalty.write_batch import WriteBatch
 
 MAX_FUTURE = timedelta(minutes=5)
 MAX_PAST = timedelta(days=90)

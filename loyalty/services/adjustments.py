@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
+from loyalty.db.transactions import lock_members
 from loyalty.errors import MemberInactive, NotFound
 from loyalty.models import LedgerEntry, Member
 from loyalty.services.rules import ActiveRules
-from loyalty.transactions import lock_members
 
 
 def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, reason: str,

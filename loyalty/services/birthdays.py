@@ -21,13 +21,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Integer, String, cast, exists, extract, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from loyalty.db.transactions import lock_members
+from loyalty.db.types import UTCDateTime
 from loyalty.engine.expiry import start_of_day
 from loyalty.models import Event, Member
-from loyalty.models.types import UTCDateTime
 from loyalty.services.accrual import EventInput, apply_event
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
-from loyalty.transactions import lock_members
 
 ACTION = "birthday"
 ACTOR = "jobs"

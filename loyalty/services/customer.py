@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty import widget_tokens
 from loyalty.engine import Program
 from loyalty.errors import MemberInactive, NotFound, Unauthorized
 from loyalty.models import Event, LedgerEntry, Member
+from loyalty.services import widget_tokens
 from loyalty.services.events import explanations_of
 
 ENTRY_WORDS = {

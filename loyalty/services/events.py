@@ -3,9 +3,9 @@
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from loyalty import explanations
 from loyalty.errors import NotFound
 from loyalty.models import Event, Lot, Member
+from loyalty.services import explanations
 from loyalty.services.rules import explanation_dictionaries
 
 

@@ -3,9 +3,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty.db.pagination import decode_cursor, encode_cursor
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.models import LedgerEntry, Member
-from loyalty.pagination import decode_cursor, encode_cursor
 
 
 def entries(session: Session, member_id: str, limit: int = 20, cursor: str | None = None,

@@ -20,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from loyalty import ledger, metrics, outbox
+from loyalty import ledger, outbox
+from loyalty.db.transactions import write_transaction
 from loyalty.ids import REFERRAL_ALPHABET, new_id
 from loyalty.models import Member, TierChange
+from loyalty.observability import metrics
 from loyalty.services.members import normalize_email
 from loyalty.services.rules import ActiveRules
-from loyalty.transactions import write_transaction
 
 COLUMNS = ("external_id", "email", "phone", "first_name", "last_name", "birthday", "email_opt_in",
            "opening_balance", "tier", "stripe_customer_id", "enrolled_at")

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, Date, String, bindparam, column, select, text, true
 from sqlalchemy.orm import Session
 
-from loyalty import counters
+from loyalty.db.types import UTCDateTime
 from loyalty.engine import Program, lifecycle_stage
+from loyalty.ledger import counters
 from loyalty.models import Member
-from loyalty.models.types import UTCDateTime
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)

@@ -8,15 +8,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
+from loyalty.db.pagination import decode_cursor, encode_cursor
+from loyalty.db.transactions import lock_members
 from loyalty.engine import Program
 from loyalty.errors import MemberExists, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id, new_referral_code
 from loyalty.models import Member
-from loyalty.pagination import decode_cursor, encode_cursor
 from loyalty.services.accrual import EventInput, apply_event
 from loyalty.services.member_view import member_view, member_view_by_external_id, member_view_by_id
 from loyalty.services.rules import ActiveRules
-from loyalty.transactions import lock_members
 
 CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "birthday", "stripe_customer_id")
 

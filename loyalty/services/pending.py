@@ -12,12 +12,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty.db.transactions import lock_members
 from loyalty.ids import new_id
 from loyalty.models import Event, LedgerEntry, Lot
 from loyalty.models.jobs import LOT_PENDING
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
-from loyalty.transactions import lock_members
 
 ACTOR = "jobs"
 BATCH_SIZE = 2000

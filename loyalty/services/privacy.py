@@ -16,6 +16,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
+from loyalty.db.transactions import lock_members
 from loyalty.errors import NotFound, error_body
 from loyalty.models import (
     Event,
@@ -32,7 +33,6 @@ from loyalty.models import (
     TierChange,
 )
 from loyalty.services.events import explanations_of
-from loyalty.transactions import lock_members
 
 PERSONAL_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "birthday", "stripe_customer_id")
 STRIPE_PERSONAL_FIELDS = ("email", "stripe_customer_id", "client_reference_id")

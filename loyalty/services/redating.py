@@ -15,10 +15,10 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from loyalty.db.transactions import lock_members, write_transaction
 from loyalty.models import Event, Lot, LotRedating
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult
-from loyalty.transactions import lock_members, write_transaction
 
 BATCH_SIZE = 2000
 lots = Lot.__table__

@@ -14,16 +14,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
+from loyalty.db.pagination import decode_cursor, encode_cursor
+from loyalty.db.transactions import lock_members
 from loyalty.engine import Program
 from loyalty.engine.rewards import Reward
 from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavailable, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import LedgerEntry, Member, Redemption, RewardStock
-from loyalty.pagination import decode_cursor, encode_cursor
 from loyalty.services import tier_review
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier
-from loyalty.transactions import lock_members
 
 #: Crockford-style: no 0/O, 1/I/L or U, so a code read aloud at a till is unambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"

@@ -6,13 +6,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty import counters, ledger, outbox
+from loyalty import ledger, outbox
+from loyalty.db.transactions import lock_members
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
+from loyalty.ledger import counters
 from loyalty.models import Event, Lot, Member, Refund
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
-from loyalty.transactions import lock_members
 
 
 @dataclass

@@ -14,10 +14,11 @@ from threading import Lock
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from loyalty import clock, explanations
+from loyalty import clock
 from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
+from loyalty.services import explanations
 
 _compiled: dict[str, Program] = {}
 _dictionaries: dict[str, bytes] = {}

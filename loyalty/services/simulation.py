@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from loyalty import counters
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
 from loyalty.errors import NotFound
+from loyalty.ledger import counters
 from loyalty.models import Member
 
 

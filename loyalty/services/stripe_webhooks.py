@@ -17,13 +17,13 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loyalty.db.pagination import decode_cursor, encode_cursor
+from loyalty.db.transactions import lock_members
 from loyalty.errors import BadRequest, InvalidSignature, LoyaltyError, MemberInactive, NotFound, ValidationFailed
 from loyalty.models import Event, Member, StripeEvent
-from loyalty.pagination import decode_cursor, encode_cursor
 from loyalty.services import accrual, refunds
 from loyalty.services.members import normalize_email
 from loyalty.services.rules import ActiveRules
-from loyalty.transactions import lock_members
 
 TOLERANCE = timedelta(minutes=5)
 ACTOR = "stripe"

@@ -25,8 +25,8 @@ from sqlalchemy import String, any_, literal, select, true, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from loyalty.db.transactions import write_transaction
 from loyalty.models import Member
-from loyalty.transactions import write_transaction
 
 #: Passes over the work while some members were held elsewhere, and the pause between them.
 PASSES = 20

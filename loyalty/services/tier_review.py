@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
+from loyalty.db.transactions import lock_members
 from loyalty.engine import Program
 from loyalty.models import Member, TierChange
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
 from loyalty.services.tiers import current_tier, qualifying_points, upgrade_if_qualified
-from loyalty.transactions import lock_members
 
 BATCH_SIZE = 500
 

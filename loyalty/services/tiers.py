@@ -4,8 +4,9 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from loyalty import counters, outbox
+from loyalty import outbox
 from loyalty.engine import Program
+from loyalty.ledger import counters
 from loyalty.models import Member, TierChange
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from loyalty import api_keys, clock
+from loyalty import clock
 from loyalty.extensions import db
 from loyalty.models import ApiKey
+from loyalty.services import api_keys
 from loyalty.web import blp
 
 SESSION_LIFETIME = timedelta(hours=12)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from loyalty import clock
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
-from loyalty.idempotency import fingerprint, run_once
+from loyalty.http.idempotency import fingerprint, run_once
 from loyalty.ids import new_id
 from loyalty.models import Member
 from loyalty.services import adjustments, history

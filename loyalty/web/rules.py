@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from loyalty import clock
+from loyalty.db.transactions import write_transaction
 from loyalty.engine import EventFacts, Item
 from loyalty.errors import LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
 from loyalty.services.simulation import member_state, simulate
-from loyalty.transactions import write_transaction
 from loyalty.web import blp
 from loyalty.web.auth import actor, admin_required
 from loyalty.web.members import find_member

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import clock
+from loyalty.db.transactions import write_transaction
 from loyalty.engine import Item
 from loyalty.errors import MemberExists
 from loyalty.extensions import db
 from loyalty.models import Member
 from loyalty.services import accrual, customer, members
 from loyalty.services.rules import ActiveRules, active_rules
-from loyalty.transactions import write_transaction
 
 blp = Blueprint("widget_demo", __name__, template_folder="templates")
 

@@ -50,7 +50,7 @@ def _zlib(value):
 
 def _unpacked(value):
     """A packed value as JSON: the app's own reader knows every format it ever wrote."""
-    from loyalty.models.types import unpack_json
+    from loyalty.db.types import unpack_json
 
     return None if value is None else unpack_json(value)
 

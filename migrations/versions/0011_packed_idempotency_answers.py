@@ -49,7 +49,7 @@ def _rewrite(read: tuple[str, ...], written: tuple[str, ...], convert) -> None:
 
 def _packed(fingerprint: bytes, body: bytes | None):
     """(raw digest, packed answer, its member) from the hex digest and answer text written before."""
-    from loyalty.idempotency import member_of
+    from loyalty.http.idempotency import member_of
     from loyalty.models.idempotency import pack_answer
 
     if body is None:

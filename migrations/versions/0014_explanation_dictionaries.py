@@ -27,8 +27,8 @@ def upgrade():
 
 def downgrade():
     """Explanations packed against a dictionary are repacked as the app read them before 0014."""
-    from loyalty import explanations
-    from loyalty.models.types import pack_json
+    from loyalty.services import explanations
+    from loyalty.db.types import pack_json
 
     connection = op.get_bind()
     dictionaries = dict(connection.execute(

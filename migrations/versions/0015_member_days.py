@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade():
-    from loyalty.counters import fold_legacy_counters
+    from loyalty.ledger.counters import fold_legacy_counters
 
     op.create_table(
         'member_days',

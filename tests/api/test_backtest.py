@@ -134,8 +134,8 @@ def fresh_app(db_backend, database_url, sqlite_template, tmp_path, app):
             url = f"sqlite:///{path}"
         other = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
         with other.app_context():
+            from loyalty.db.transactions import write_transaction
             from loyalty.services import rules as rules_service
-            from loyalty.transactions import write_transaction
 
             with freeze_time("2026-09-01T00:00:00Z"), write_transaction(db.session()):
                 rules_service.publish(db.session(), DEMO, "tests")

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import LedgerEntry, Lot, LotDraw, Redemption
 from loyalty.services import redemptions
-from loyalty.verification import verify_ledger
 
 WELCOME = 50
 DEMO_YAML = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_text()
@@ -321,7 +321,7 @@ def test_unused_codes_expire_after_30_days_and_keep_their_points(api, app, db_ba
         assert response.get_json()["error"]["code"] == "invalid_state"
         with app.app_context():
             from loyalty import clock
-            from loyalty.transactions import write_transaction
+            from loyalty.db.transactions import write_transaction
 
             with write_transaction(db.session()):
                 assert redemptions.expire_unused(db.session(), clock.now()) == 1

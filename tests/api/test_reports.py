@@ -4,8 +4,8 @@ import pytest
 from freezegun import freeze_time
 
 from loyalty import ledger
+from loyalty.db.transactions import lock_members, write_transaction
 from loyalty.extensions import db
-from loyalty.transactions import lock_members, write_transaction
 
 COFFEE = [{"sku": "latte-l", "category": "coffee", "quantity": 2, "unit_amount": 450}]
 WINDOW = {"from": "2026-11-02T05:00:00Z", "to": "2026-11-16T05:00:00Z"}  # two New York weeks, Mon–Mon

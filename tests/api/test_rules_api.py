@@ -123,9 +123,9 @@ def test_the_same_version_number_in_two_databases_runs_each_ones_text(app, admin
 
     from config import TestingConfig
     from loyalty import create_app
+    from loyalty.db.transactions import write_transaction
     from loyalty.extensions import db
     from loyalty.services import rules as rules_service
-    from loyalty.transactions import write_transaction
     from tests.conftest import ApiClient, _create_key
 
     admin_api.client.put("/v1/rules", json={"yaml": SPEND_TWO_PER_DOLLAR, "note": "double"},

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 from itsdangerous import URLSafeSerializer
 
-from loyalty import widget_tokens
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import LedgerEntry, Member, Redemption
-from loyalty.verification import verify_ledger
+from loyalty.services import widget_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_JS = ROOT / "loyalty" / "widget" / "static" / "widget.js"

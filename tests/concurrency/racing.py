@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import Event, LedgerEntry, Lot, Member
-from loyalty.verification import verify_ledger
 from tests.conftest import ApiClient
 
 JOIN_TIMEOUT = 120

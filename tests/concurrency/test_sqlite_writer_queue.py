@@ -12,9 +12,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from loyalty import transactions
+from loyalty.db import transactions
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.transactions import write_transaction
 
 
 @pytest.fixture

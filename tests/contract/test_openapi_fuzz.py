@@ -32,9 +32,10 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", APP, config=CONFIG)
 @pytest.fixture(scope="module")
 def fuzz_key() -> str:
     """Migrate, publish the demo rules, create an admin key and some members."""
-    from loyalty import api_keys, clock
+    from loyalty import clock
+    from loyalty.db.transactions import write_transaction
+    from loyalty.services import api_keys
     from loyalty.services import rules as rules_service
-    from loyalty.transactions import write_transaction
 
     with APP.app_context():
         upgrade(directory=str(ROOT / "migrations"), revision="heads")

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import LedgerEntry, Lot, Member, TierChange
 from loyalty.services import rules as rules_service
-from loyalty.transactions import write_transaction
-from loyalty.verification import verify_ledger
 
 DEMO_YAML = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_text()
 WELCOME = 50  # rules/program.yaml: welcome bonus on enrolment

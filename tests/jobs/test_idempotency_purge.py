@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from loyalty import idempotency
+from loyalty.commands.jobs import purge_idempotency_keys
 from loyalty.extensions import db
-from loyalty.jobs import purge_idempotency_keys
+from loyalty.http import idempotency
 from loyalty.models import IdempotencyRecord
 from tests.jobs.conftest import utc
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from loyalty import jobs as jobs_module
-from loyalty.jobs import STEPS, Step
+from loyalty.commands import jobs as jobs_module
+from loyalty.commands.jobs import STEPS, Step
 
 EARNED = "2026-05-04T16:00:00Z"
 

@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from loyalty.extensions import db
-from loyalty.services.webhook_delivery import DeliverySettings, deliver_due
+from loyalty.outbox.delivery import DeliverySettings, deliver_due
 
 #: Short timeouts keep the tests fast; the backoff is the production one.
 SETTINGS = DeliverySettings(timeout=0.5)

@@ -7,8 +7,8 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import LedgerEntry, Lot, Member, TierChange
-from loyalty.verification import verify_ledger
 
 NOW = "2026-11-10T15:00:00Z"
 HEADER = "external_id,email,phone,first_name,last_name,birthday,email_opt_in,opening_balance,tier\n"

@@ -60,7 +60,7 @@ def test_each_request_logs_one_json_line_without_secrets(api, pos_key, capsys):
 
 def test_text_logs_can_be_asked_for(app, api, capsys):
     app.config["LOG_FORMAT"] = "text"
-    from loyalty.observability import configure_logging
+    from loyalty.observability.requests import configure_logging
 
     configure_logging(app)
     try:

@@ -5,8 +5,8 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import OutboxEvent
-from loyalty.verification import verify_ledger
 from tests.ops.receivers import subscribe
 
 NOW = "2026-11-10T15:00:00Z"

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from loyalty import clock
 from loyalty.extensions import db
 from loyalty.models import OutboxEvent, WebhookDelivery
-from loyalty.services.webhook_delivery import DeliverySettings, deliver_due
+from loyalty.outbox.delivery import DeliverySettings, deliver_due
 from tests.ops.receivers import SETTINGS, deliver, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,9 +126,9 @@ def test_every_change_writes_its_event_for_subscribers_only(app, api, admin_api,
 
 def test_the_event_rolls_back_with_its_change(app, api, admin_api, receiver):
     """An event whose transaction fails is never written, so it is never sent."""
+    from loyalty.db.transactions import write_transaction
     from loyalty.services import adjustments
     from loyalty.services.rules import active_rules
-    from loyalty.transactions import write_transaction
 
     subscribe(admin_api, receiver.url, ["points.adjusted"])
     member = api.enroll()

@@ -5,7 +5,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from loyalty.transactions import configure_engine
+from loyalty.db.transactions import configure_engine
 
 IDLE = 0.2
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import Event, LedgerEntry, Lot, Member
-from loyalty.verification import verify_ledger
 from tests.reliability import reference_model as model
 
 START = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)

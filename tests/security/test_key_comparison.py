@@ -15,8 +15,8 @@ import hmac
 import pytest
 from sqlalchemy import event
 
-from loyalty import api_keys
 from loyalty.extensions import db
+from loyalty.services import api_keys
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from freezegun import freeze_time
 
-from loyalty import explanations
+from loyalty.db.transactions import write_transaction
+from loyalty.db.types import pack_json, unpack_json
 from loyalty.engine import EventFacts, Item, MemberFacts, evaluate, load_program
 from loyalty.extensions import db
 from loyalty.models import Event, RulesVersion
-from loyalty.models.types import pack_json, unpack_json
+from loyalty.services import explanations
 from loyalty.services import rules as rules_service
-from loyalty.transactions import write_transaction
 from tests.api.test_widget_api import widget_for
 from tests.storage.test_packed_events import NOW, _event_0009, _member
 from tests.test_migrations import MIGRATIONS, empty_database_url, migration_app  # noqa: F401

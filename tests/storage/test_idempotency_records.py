@@ -13,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 
 from loyalty.errors import IdempotencyConflict
 from loyalty.extensions import db
-from loyalty.idempotency import fingerprint, run_once
+from loyalty.http.idempotency import fingerprint, run_once
 from loyalty.models.idempotency import ANSWER_DICTIONARY, RAW_DEFLATE, pack_answer, unpack_answer
 from tests.test_migrations import MIGRATIONS, empty_database_url, migration_app  # noqa: F401
 

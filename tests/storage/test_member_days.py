@@ -14,11 +14,11 @@ from freezegun import freeze_time
 from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 from sqlalchemy.dialects import postgresql
 
-from loyalty import counters
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
+from loyalty.ledger import counters
+from loyalty.ledger.batch import WRITE_ALL
 from loyalty.models import MemberDay, QualifyingPoints, RuleUsage
-from loyalty.transactions import write_transaction
-from loyalty.write_batch import WRITE_ALL
 from tests.storage.test_packed_events import _member
 from tests.test_migrations import MIGRATIONS, empty_database_url, migration_app  # noqa: F401
 

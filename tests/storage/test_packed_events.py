@@ -11,10 +11,10 @@ from hashlib import sha256
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from loyalty import explanations
+from loyalty.db.types import DICTIONARY, pack_json, unpack_json
 from loyalty.extensions import db
 from loyalty.models import Event, Member
-from loyalty.models.types import DICTIONARY, pack_json, unpack_json
+from loyalty.services import explanations
 from tests.test_migrations import MIGRATIONS, empty_database_url, migration_app  # noqa: F401
 
 EXPLANATION = [

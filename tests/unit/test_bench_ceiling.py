@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from bench.ceiling import record_accrual, replay_accrual
-from loyalty.transactions import configure_engine
+from loyalty.db.transactions import configure_engine
 
 
 def test_a_replayed_accrual_writes_what_the_recorded_one_wrote(database_url, api, db_backend):

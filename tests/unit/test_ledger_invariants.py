@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty.extensions import db
+from loyalty.ledger.verify import verify_ledger
 from loyalty.models import Event, LedgerEntry, Lot, Member, Refund
-from loyalty.verification import verify_ledger
 
 purchase = st.tuples(st.just("purchase"), st.integers(0, 300_000), st.integers(0, 3))
 refund = st.tuples(st.just("refund"), st.integers(0, 10), st.integers(1, 200_000))

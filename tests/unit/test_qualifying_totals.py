@@ -4,9 +4,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from loyalty import counters
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.transactions import write_transaction
+from loyalty.ledger import counters
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 12, 31)
 

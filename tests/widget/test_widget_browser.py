@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from loyalty import clock, widget_tokens
+from loyalty import clock
+from loyalty.services import widget_tokens
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="browser tests: the playwright package is not installed (make install)")

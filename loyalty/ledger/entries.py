@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Integer, String, and_, bindparam, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
-from loyalty.batch_sql import among, numbered_ids, unprepared
+from loyalty.db.batch_sql import among, numbered_ids, unprepared
+from loyalty.db.types import UTCDateTime
 from loyalty.errors import InsufficientPoints
 from loyalty.ids import new_id, new_ids
 from loyalty.models import LedgerEntry, Lot, LotDraw, Member
 from loyalty.models.jobs import LOT_HOLDS_POINTS
-from loyalty.models.types import UTCDateTime
 
 if TYPE_CHECKING:
-    from loyalty.write_batch import WriteBatch
+    from loyalty.ledger.batch import WriteBatch
 
 
 @dataclass(frozen=True)

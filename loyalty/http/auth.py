@@ -5,10 +5,11 @@ import functools
 from flask import current_app, g, request
 from sqlalchemy import text
 
-from loyalty import clock, widget_tokens
-from loyalty.api_keys import KEY_COLUMNS, Principal, hash_key, principal_for
+from loyalty import clock
 from loyalty.errors import Forbidden, NotFound, Unauthorized
 from loyalty.extensions import db
+from loyalty.services import widget_tokens
+from loyalty.services.api_keys import KEY_COLUMNS, Principal, hash_key, principal_for
 from loyalty.services.rules import ACTIVE_VERSION_SQL
 
 SCOPE_RANK = {"pos": 1, "admin": 2}

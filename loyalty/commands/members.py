@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from loyalty import clock
-from loyalty.cli import ledger
+from loyalty.commands.cli import ledger
 from loyalty.extensions import db
 from loyalty.models import LedgerEntry, Member
 from loyalty.services import member_import

@@ -7,12 +7,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from loyalty import api_keys, clock
+from loyalty import clock
+from loyalty.db.transactions import write_transaction
 from loyalty.engine import RulesInvalid, load_program, load_program_dir
 from loyalty.extensions import db
+from loyalty.services import api_keys
 from loyalty.services import rules as rules_service
 from loyalty.services.simulation import parse_event, simulate
-from loyalty.transactions import write_transaction
 
 keys = AppGroup("keys", help="API keys for tills and operators.")
 rules = AppGroup("rules", help="The earning rules, tiers and program settings (YAML).")
@@ -137,7 +138,7 @@ def rules_simulate(path, events_file, tier):
 @ledger.command("verify")
 def ledger_verify():
     """Recompute balances from entries; exit 1 on any mismatch."""
-    from loyalty.verification import verify_ledger
+    from loyalty.ledger.verify import verify_ledger
 
     mismatches = verify_ledger(db.session)
     for m in mismatches:
@@ -176,8 +177,8 @@ def _or_fail(action):
 
 #: Command groups defined elsewhere, one "module:attribute" per line.
 EXTERNAL_GROUPS = [
-    "loyalty.jobs:jobs",
-    "loyalty.member_cli:members",
+    "loyalty.commands.jobs:jobs",
+    "loyalty.commands.members:members",
 ]
 
 

@@ -9,10 +9,11 @@ import click
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from loyalty import clock, metrics
+from loyalty import clock
 from loyalty.extensions import db
+from loyalty.observability import metrics
+from loyalty.outbox.delivery import DeliverySettings, deliver_due, run_worker
 from loyalty.services.sweep import SweepResult
-from loyalty.services.webhook_delivery import DeliverySettings, deliver_due, run_worker
 
 
 def deliver_webhooks(session: Session, now: datetime, *, batch_size: int | None = None) -> SweepResult:

@@ -24,10 +24,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from loyalty import counters, ledger
+from loyalty import ledger
+from loyalty.db.types import PackedJSON, pack_json
+from loyalty.ledger import counters
 from loyalty.models import Event, LedgerEntry, Lot, Member, MemberDay, RuleUsage
-from loyalty.models.types import PackedJSON, pack_json
-from loyalty.outbox import ENDPOINT_COLUMNS, LIVE_ENDPOINTS, LIVE_ENDPOINTS_SQL
+from loyalty.outbox.events import ENDPOINT_COLUMNS, LIVE_ENDPOINTS, LIVE_ENDPOINTS_SQL
 
 EVENTS, ENTRIES, LOTS, MEMBERS, USAGE, DAYS = (
     model.__table__ for model in (Event, LedgerEntry, Lot, Member, RuleUsage, MemberDay))

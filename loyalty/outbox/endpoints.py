@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from loyalty.db.pagination import decode_cursor, encode_cursor
 from loyalty.errors import InvalidState, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from loyalty.outbox import EVENT_TYPES, RETRY_FOR
-from loyalty.pagination import decode_cursor, encode_cursor
+from loyalty.outbox.events import EVENT_TYPES, RETRY_FOR
 
 SECRET_PREFIX = "whsec_"
 

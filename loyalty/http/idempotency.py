@@ -17,10 +17,10 @@ from typing import NamedTuple
 from sqlalchemy import Integer, LargeBinary, bindparam, text
 from sqlalchemy.orm import Session
 
+from loyalty.db.transactions import write_transaction
+from loyalty.db.types import UTCDateTime
 from loyalty.errors import IdempotencyConflict
 from loyalty.models.idempotency import PackedAnswer
-from loyalty.models.types import UTCDateTime
-from loyalty.transactions import write_transaction
 
 
 @dataclass(frozen=True)

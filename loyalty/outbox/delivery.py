@@ -36,9 +36,10 @@ from sqlalchemy import exists, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from loyalty import metrics, outbox
+from loyalty import outbox
+from loyalty.db.transactions import write_transaction
 from loyalty.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from loyalty.transactions import write_transaction
+from loyalty.observability import metrics
 
 log = logging.getLogger("loyalty.webhooks")
 

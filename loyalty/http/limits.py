@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
 
 def caller() -> tuple[str, str]:
     """(kind, identity) of the caller: ``key``/key name, ``widget``/token hash, or ``address``/IP."""
-    from loyalty.api.auth import bearer_token, current_principal
+    from loyalty.http.auth import bearer_token, current_principal
 
     if bearer_token():
         try:

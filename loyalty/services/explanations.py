@@ -20,8 +20,8 @@ import hashlib
 import json
 from datetime import datetime
 
+from loyalty.db.types import DICTIONARY, compact_json, deflate, inflate, pack_json, unpack_json
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, evaluate
-from loyalty.models.types import DICTIONARY, compact_json, deflate, inflate, pack_json, unpack_json
 
 VERSION_DEFLATE = b"\x02"
 #: Deflate looks back at most this far, so a longer dictionary would only carry dead weight.

@@ -19,7 +19,8 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from loyalty import ledger, metrics
+from loyalty import ledger
+from loyalty.observability import metrics
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")

@@ -26,18 +26,18 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from loyalty import clock
+from loyalty.commands.webhooks import deliver_webhooks, worker
+from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.idempotency import purge_expired
-from loyalty.retention import purge_counters as purge_counter_rows
+from loyalty.http.idempotency import purge_expired
 from loyalty.services.birthdays import award_birthdays
 from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
 from loyalty.services.redating import redate_lots
 from loyalty.services.redemptions import expire_unused
+from loyalty.services.retention import purge_counters as purge_counter_rows
 from loyalty.services.sweep import SweepResult
 from loyalty.services.tier_review import review_tiers
-from loyalty.transactions import write_transaction
-from loyalty.webhook_jobs import deliver_webhooks, worker
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from loyalty.models import MemberDay, RuleUsage
 
 if TYPE_CHECKING:
-    from loyalty.write_batch import WriteBatch
+    from loyalty.ledger.batch import WriteBatch
 
 USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
              " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods")

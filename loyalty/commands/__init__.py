@@ -1,0 +1,1 @@
+"""Flask commands: keys, rules, ledger, members, dev helpers and the scheduled jobs."""

@@ -1,0 +1,1 @@
+"""Database plumbing: transactions and locks, column types, batch SQL, cursors."""

@@ -1,0 +1,1 @@
+"""HTTP concerns beside the API: authentication, idempotency keys, rate limits."""

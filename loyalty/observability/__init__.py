@@ -1,0 +1,1 @@
+"""Request ids, JSON request logs and Prometheus metrics."""
