@@ -1,18 +1,16 @@
-"""The only code that changes points: entries, lots, lot draws and a member's point totals."""
+"""The only code that changes points: entries, lots, lot draws and a member's point totals.
 
-from loyalty.ledger.entries import (
-    WRITTEN_ENTRIES,
-    Credit,
-    Expired,
-    Posting,
-    credit,
-    debit,
-    expire_due,
-    open_balances,
-    restore,
-    spendable_points,
-    write_entries_and_lots,
-)
+Services call it inside a write transaction, holding the member's lock;
+it calls nothing above it.
+"""
 
-__all__ = ["WRITTEN_ENTRIES", "Credit", "Expired", "Posting", "credit", "debit", "expire_due", "open_balances",
-           "restore", "spendable_points", "write_entries_and_lots"]
+from loyalty.ledger.credits import Credit, Credited, credit, open_balances
+from loyalty.ledger.debits import debit, restore, spendable_points
+from loyalty.ledger.entries import WRITTEN_ENTRIES, Posting
+from loyalty.ledger.expiry import Expired, bring_expiry_forward, expire_due, redate
+from loyalty.ledger.pending import release, take_back_pending
+from loyalty.ledger.verify import verify_ledger
+
+__all__ = ["WRITTEN_ENTRIES", "Credit", "Credited", "Expired", "Posting", "bring_expiry_forward", "credit", "debit",
+           "expire_due", "open_balances", "redate", "release", "restore", "spendable_points", "take_back_pending",
+           "verify_ledger"]

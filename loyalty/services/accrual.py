@@ -22,14 +22,13 @@ from loyalty.engine import (
 )
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
-from loyalty.ledger import counters
-from loyalty.ledger.batch import WriteBatch
-from loyalty.models import Member
-from loyalty.services import explanations, tier_review
+from loyalty.models import Event, Member
+from loyalty.services import counters, tier_review
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
 
+INSERT_EVENT = Event.__table__.insert()
 MAX_FUTURE = timedelta(minutes=5)
 MAX_PAST = timedelta(days=90)
 PURCHASE = "purchase"
@@ -150,50 +149,54 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         "store_id": data.store_id, "channel": data.channel,
         "items": [asdict(item) for item in data.items] or None, "attributes": data.attributes or None,
         "rules_version": rules.version, "actor": actor,
-        "explanation": explanations.pack([line.as_dict() for line in evaluation.explanation],
-                                         rules.explanation_dictionary),
+        "explanation": [line.facts() for line in evaluation.explanation],
         "refundable_points": sum(a.points for a in evaluation.awards
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,
     }
-    batch = WriteBatch(session)
     try:
-        batch.events.append(event)
-        posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
-        people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
-        earned = {}
-        for person_id, person in people.items():
-            awards = [a for a in evaluation.awards if a.member_id == person_id]
-            if awards:
-                ledger.credit(session, person, [_credit(a) for a in awards], posting, batch=batch)
-                earned[person_id] = _earned_data(event, person, awards)
-        counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
-                            batch)
-        qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
-        if qualifying:
-            counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying, batch)
-        if data.type == PURCHASE:
-            _count_purchase(member, occurred_at)
-        if referrer is not None and referrer.id in earned:
-            referrer.referrals_earned += 1
-            refresh_lifecycle(rules, referrer, now)
-        member.last_activity_at = now
-        refresh_lifecycle(rules, member, now)
-        for person in people.values():
-            batch.update(person)
-        endpoints = batch.run()
+        session.execute(INSERT_EVENT, event)
     except IntegrityError as error:
         if data.source_id is None or not _duplicate_source_id(error):
             raise
         raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
                                   {"source_id": data.source_id}) from None
-    for person_id, data_earned in earned.items():
-        outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
+    people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
+    earned, new_lots = _post_awards(session, rules, people, event, evaluation.awards, actor, now)
+    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
+    qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
+    if qualifying:
+        counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
+    if data.type == PURCHASE:
+        _count_purchase(member, occurred_at)
+    if referrer is not None and referrer.id in earned:
+        referrer.referrals_earned += 1
+        refresh_lifecycle(rules, referrer, now)
+    member.last_activity_at = now
+    refresh_lifecycle(rules, member, now)
+    if earned:
+        endpoints = outbox.subscribed_endpoints(session)
+        for person_id, data_earned in earned.items():
+            outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
     if qualifying:
         upgrade_if_qualified(session, program, member, now, event["id"])
-    expiring_soon = with_new_lots(reads.expiring_soon, (lot for lot in batch.lots if lot["member_id"] == member.id),
-                                  now)
+    expiring_soon = with_new_lots(reads.expiring_soon, new_lots, now)
     return EventOutcome(event, member, evaluation, expiring_soon)
+
+
+def _post_awards(session: Session, rules: ActiveRules, people: dict[str, Member], event: dict,
+                 awards: tuple[Award, ...], actor: str | None, now: datetime) -> tuple[dict, list[dict]]:
+    """Credit each person's awards; returns the ``points.earned`` data per person and the member's new lots."""
+    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, event_id=event["id"])
+    earned, member_lots = {}, []
+    for person_id, person in people.items():
+        theirs = [a for a in awards if a.member_id == person_id]
+        if theirs:
+            credited = ledger.credit(session, person, [_credit(a) for a in theirs], posting)
+            earned[person_id] = _earned_data(event, person, theirs)
+            if person_id == event["member_id"]:
+                member_lots = credited.lots
+    return earned, member_lots
 
 
 def _duplicate_source_id(error: IntegrityError) -> bool:

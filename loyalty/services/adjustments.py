@@ -22,7 +22,7 @@ def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, re
     if points > 0:
         credit = ledger.Credit(points=points, rule_id=None, available_at=now,
                                expires_at=rules.program.expires_at(now))
-        [entry] = ledger.credit(session, member, [credit], posting, entry_type="adjust")
+        [entry] = ledger.credit(session, member, [credit], posting, entry_type="adjust").entries
     else:
         entry = ledger.debit(session, member, -points, "adjust", posting, allow_negative=True)
     member.last_activity_at = now

@@ -16,7 +16,7 @@ inactivity began to count as expiry, then expires them the same way.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
@@ -115,10 +115,7 @@ def expire_inactive(session: Session, now: datetime, *, batch_size: int = BATCH_
                  for member_id, active in rows}
         due = {member_id: at for member_id, at in ended.items() if at <= now}
         for member_id, at in due.items():
-            session.execute(
-                update(Lot).where(Lot.member_id == member_id, LOT_HOLDS_POINTS,
-                                  Lot.expires_at.is_(None) | (Lot.expires_at > at))
-                .values(expires_at=at).execution_options(synchronize_session=False))
+            ledger.bring_expiry_forward(session, member_id, at)
         if not due:
             return 0
         days = f"{inactive_after.months} months" if inactive_after.months else f"{inactive_after.days} days"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from loyalty.db.types import UTCDateTime
 from loyalty.engine import Program, lifecycle_stage
-from loyalty.ledger import counters
 from loyalty.models import Member
+from loyalty.services import counters
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)

@@ -1,10 +1,6 @@
-"""Releasing pending points: a lot whose ``available_at`` has come becomes spendable.
+"""Releasing pending points, as a jobs step: the members with lots available now, a batch at a time.
 
-Until then the lot counts only in ``member.pending`` and has no ledger entry
-(``ledger.credit``); at release it gets its ``earn`` entry, for what is left
-of it after any refund, recorded with the rules version that awarded it. As
-with any credit, points that arrive while the balance is negative pay that
-debt first, so the lot keeps only what the balance covers.
+What a release writes is ``ledger.release``'s.
 """
 
 from datetime import datetime
@@ -12,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty import ledger
 from loyalty.db.transactions import lock_members
-from loyalty.ids import new_id
-from loyalty.models import Event, LedgerEntry, Lot
+from loyalty.models import Lot
 from loyalty.models.jobs import LOT_PENDING
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
@@ -46,29 +42,4 @@ def release_pending(session: Session, now: datetime, *, batch_size: int = BATCH_
 
 
 def release_members(session: Session, member_ids: list[str], now: datetime, rules_version: int) -> int:
-    members = lock_members(session, member_ids)
-    rows = session.execute(
-        select(Lot, Event.rules_version)
-        .outerjoin(Event, Event.id == Lot.event_id)
-        .where(Lot.member_id.in_(member_ids), Lot.status == "pending", Lot.available_at <= now)
-        .order_by(Lot.member_id, Lot.available_at, Lot.id)
-    ).all()
-    for lot, awarded_by in rows:
-        member = members[lot.member_id]
-        points = lot.remaining
-        lot.status = "active"
-        if points == 0:  # refunded while pending
-            continue
-        member.pending -= points
-        member.balance += points
-        member.lifetime_earned += points
-        entry = LedgerEntry(
-            id=new_id("txn"), member_id=member.id, type="earn", points=points,
-            balance_after=member.balance, rule_id=lot.rule_id, event_id=lot.event_id,
-            reason="pending points released", actor=ACTOR, rules_version=awarded_by or rules_version,
-            created_at=now, expires_at=lot.expires_at,
-        )
-        session.add(entry)
-        lot.remaining = min(points, max(0, member.balance))
-    session.flush()
-    return len(rows)
+    return ledger.release(session, lock_members(session, member_ids), now, rules_version, ACTOR)

@@ -11,17 +11,17 @@ committed with every batch (``lot_redatings``), so a killed run resumes.
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from loyalty import ledger
 from loyalty.db.transactions import lock_members, write_transaction
 from loyalty.models import Event, Lot, LotRedating
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult
 
 BATCH_SIZE = 2000
-lots = Lot.__table__
 
 
 def redate_lots(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE,
@@ -52,10 +52,7 @@ def redate_lots(session: Session, now: datetime, *, batch_size: int = BATCH_SIZE
                 expires_at = _expiry(program, row.occurred_at or row.created_at, row.rule_id)
                 if expires_at != row.expires_at:
                     moves.append({"lot_id": row.id, "new_expiry": expires_at})
-            if moves:
-                session.execute(
-                    update(lots).where(lots.c.id == bindparam("lot_id")).values(expires_at=bindparam("new_expiry")),
-                    moves)
+            ledger.redate(session, moves)
             progress.last_lot_id = rows[-1].id
             progress.lots += len(moves)
             result.done += len(moves)

@@ -3,15 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
 from loyalty.db.transactions import lock_members
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
-from loyalty.ledger import counters
-from loyalty.models import Event, Lot, Member, Refund
+from loyalty.models import Event, Member, Refund
+from loyalty.services import counters
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
 
@@ -62,16 +61,7 @@ def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: in
 def _reverse(session: Session, rules: ActiveRules, member: Member, event: Event, points: int,
              actor: str | None, now: datetime) -> None:
     """Take back still-pending points of the purchase first, then spendable ones."""
-    left = points
-    pending_lots = session.scalars(
-        select(Lot).where(Lot.event_id == event.id, Lot.member_id == member.id,
-                          Lot.status == "pending", Lot.spend_based, Lot.remaining > 0)
-    ).all()
-    for lot in pending_lots:
-        take = min(left, lot.remaining)
-        lot.remaining -= take
-        member.pending -= take
-        left -= take
+    left = ledger.take_back_pending(session, member, event.id, points)
     if left:
         posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version,
                                  event_id=event.id, reason="refund")

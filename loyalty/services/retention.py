@@ -25,8 +25,8 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from loyalty.db.transactions import write_transaction
-from loyalty.ledger import counters
 from loyalty.models import Member, MemberDay, RulesVersion, RuleUsage
+from loyalty.services import counters
 from loyalty.services.accrual import MAX_PAST
 from loyalty.services.rules import active_rules, program_for_version
 from loyalty.services.sweep import SweepResult

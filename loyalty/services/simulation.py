@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
 from loyalty.errors import NotFound
-from loyalty.ledger import counters
 from loyalty.models import Member
+from loyalty.services import counters
 
 
 def parse_event(raw: dict, now: datetime) -> EventFacts:

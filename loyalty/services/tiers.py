@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from loyalty import outbox
 from loyalty.engine import Program
-from loyalty.ledger import counters
 from loyalty.models import Member, TierChange
+from loyalty.services import counters
 
 
 def program_day(program: Program, moment: datetime):

@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from loyalty.db.transactions import WRITE_OPTION, lock_members, write_transaction
 from loyalty.extensions import db
-from loyalty.ledger import counters
 from loyalty.models import Event, LedgerEntry
+from loyalty.services import counters
 from tests.concurrency.racing import count_events, ledger_state, quiet_day, reply, rfc3339
 
 WELCOME = 50  # rules/program.yaml: welcome bonus on enrolment

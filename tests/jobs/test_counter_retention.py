@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from loyalty.commands.jobs import purge_counters
 from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.ledger import counters as stored_counters
 from loyalty.models import Member, MemberDay, QualifyingPoints, RuleUsage
+from loyalty.services import counters as stored_counters
 from loyalty.services import retention
 from tests.jobs.conftest import DEMO_YAML, utc
 from tests.storage.test_member_days import legacy_rows, member_days

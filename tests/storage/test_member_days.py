@@ -1,7 +1,7 @@
 """A member-day's qualifying points and day counters are one row (``member_days``, migration 0015).
 
-Increments add up in SQL, key by key, whichever way they are written (the
-PostgreSQL batch statement, one statement per table on SQLite, a refund).
+Increments add up in SQL, key by key, whichever way they are written (an
+accrual, a refund).
 Rows an older release writes in the old tables during a rolling upgrade are
 moved by the migration, then by every ``purge-counters`` run.
 """
@@ -11,15 +11,12 @@ from datetime import date
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from freezegun import freeze_time
-from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
-from sqlalchemy.dialects import postgresql
 
 from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.ledger import counters
-from loyalty.ledger.batch import WRITE_ALL
 from loyalty.models import MemberDay, QualifyingPoints, RuleUsage
-from tests.storage.test_packed_events import _member
+from loyalty.services import counters
+from tests.storage.legacy_rows import insert_member
 from tests.test_migrations import MIGRATIONS, empty_database_url, migration_app  # noqa: F401
 
 COFFEE = {"sku": "latte", "category": "coffee", "quantity": 2, "unit_amount": 450}
@@ -40,11 +37,6 @@ def legacy_rows(app) -> int:
             sa.select(sa.func.count()).select_from(RuleUsage).where(sa.func.length(RuleUsage.period_key) == 10))
         db.session.remove()
     return count
-
-
-def test_the_batch_statement_stays_short_enough_for_psycopg_to_cache():
-    compiled = str(WRITE_ALL.compile(dialect=postgresql.psycopg.dialect()))
-    assert len(compiled.encode()) <= MAX_CACHED_STATEMENT_LENGTH
 
 
 def test_a_member_days_purchases_add_up_in_one_row_and_the_next_day_is_another(app, api, db_backend):
@@ -107,7 +99,7 @@ def test_migration_0015_moves_the_day_counters_and_its_downgrade_puts_them_back(
                         sa.text("SELECT member_id, counter_id, period_key, used FROM rule_usage")))}
 
     with db.engine.begin() as connection:
-        _member(connection)
+        insert_member(connection)
         connection.execute(sa.text("INSERT INTO qualifying_points (member_id, day, points) VALUES (:m, :d, :p)"),
                            [{"m": m, "d": date.fromisoformat(d), "p": p} for m, d, p in legacy["qualifying_points"]])
         connection.execute(sa.text("INSERT INTO rule_usage (member_id, counter_id, period_key, used)"

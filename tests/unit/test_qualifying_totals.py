@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
-from loyalty.ledger import counters
+from loyalty.services import counters
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 12, 31)
 

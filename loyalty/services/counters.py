@@ -1,8 +1,7 @@
 """Per-member counters kept in the database: rule limits, caps, qualifying points.
 
 These run on every accrual, so their SQL is written once here instead of
-being rebuilt per call. Increments given a ``WriteBatch`` are written with
-the batch instead.
+being rebuilt per call.
 
 A member-day is one row (``member_days``): its qualifying points and the
 day's limits and caps (``per: day``, as JSON). Counters of longer periods
@@ -15,15 +14,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Connection, Date, String, bindparam, column, event, select, text
 from sqlalchemy.orm import Session
 
 from loyalty.models import MemberDay, RuleUsage
-
-if TYPE_CHECKING:
-    from loyalty.ledger.batch import WriteBatch
 
 USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
              " WHERE member_id = :member_id AND counter_id IN :counters AND period_key IN :periods")
@@ -46,7 +41,7 @@ ADD_USAGE = text(
 
 #: ``usage`` JSON plus the JSON ``added`` to it, key by key; either may be NULL. Per dialect.
 _MERGED_USAGE = {
-    "postgresql": (  # short: it is part of write_batch.WRITE_ALL, which must stay under psycopg's 4 KB
+    "postgresql": (
         "CASE WHEN {added} IS NULL THEN {current} WHEN {current} IS NULL THEN {added} ELSE"
         " (SELECT ({current}::jsonb || jsonb_object_agg(e.key, e.value::int8"
         " + coalesce(({current}::jsonb ->> e.key)::int8, 0)))::text FROM jsonb_each_text({added}::jsonb) e) END"),
@@ -190,16 +185,11 @@ def counters_of(session: Session, member_id: str) -> dict[tuple[str, str], int]:
     return usage
 
 
-def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
-               batch: "WriteBatch | None" = None) -> None:
-    """Add ``(member_id, counter_id, period_key, amount)`` increments in one statement each (or with ``batch``)."""
+def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
+    """Add ``(member_id, counter_id, period_key, amount)`` increments, one statement per table."""
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     for member_id, counter_id, period_key, amount in increments:
         totals[member_id, counter_id, period_key] += amount
-    if batch is not None:
-        for (member_id, counter_id, period_key), amount in totals.items():
-            batch.add_usage(member_id, counter_id, period_key, amount)
-        return
     write_increments(session, totals, {})
 
 
@@ -209,17 +199,9 @@ def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]
 QUALIFYING_TOTALS = "loyalty.qualifying_totals"
 
 
-def add_qualifying(session: Session, member_id: str, day: date, points: int,
-                   batch: "WriteBatch | None" = None) -> None:
-    """Add qualifying points to a day; totals remembered in this transaction move with them.
-
-    With ``batch`` the row is written when the batch runs: a total not yet
-    remembered must not be read before then.
-    """
-    if batch is not None:
-        batch.add_qualifying(member_id, day, points)
-    else:
-        write_increments(session, {}, {(member_id, day): points})
+def add_qualifying(session: Session, member_id: str, day: date, points: int) -> None:
+    """Add qualifying points to a day; totals remembered in this transaction move with them."""
+    write_increments(session, {}, {(member_id, day): points})
     for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
         if member == member_id and first_day <= day <= last_day:
             session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points
