@@ -27,7 +27,7 @@ from loyalty import clock, create_app
 from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
 from loyalty.ledger.verify import verify_ledger
-from loyalty.services import member_import
+from loyalty.services import member_csv, member_import
 from loyalty.services import rules as rules_service
 from loyalty.services.rules import active_rules
 
@@ -36,7 +36,7 @@ def write_csv(path: Path, rows: int) -> None:
     rng = random.Random(7)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(member_import.COLUMNS)
+        out.writerow(member_csv.COLUMNS)
         for i in range(rows):
             out.writerow([
                 f"legacy-{i:07d}", f"member{i}@example.com", f"+1 555 {i:07d}", "Ana", f"Test{i}",

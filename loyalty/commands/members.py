@@ -15,7 +15,7 @@ from loyalty import clock
 from loyalty.commands.cli import ledger
 from loyalty.extensions import db
 from loyalty.models import LedgerEntry, Member
-from loyalty.services import member_import
+from loyalty.services import member_csv, member_import
 from loyalty.services.rules import active_rules
 
 members = AppGroup("members", help="Members in bulk: import from another program, export.")
@@ -53,7 +53,7 @@ def members_import(path, all_or_nothing, batch_size, actor):
         try:
             report = member_import.import_members(db.session(), rules, lines, actor, now,
                                                   all_or_nothing=all_or_nothing, batch_size=batch_size)
-        except member_import.HeaderInvalid as problem:
+        except member_csv.HeaderInvalid as problem:
             raise click.ClickException(f"{path}: {problem}") from None
     for error in report.errors:
         click.echo(f"{path}:{error}", err=True)

@@ -20,18 +20,13 @@ retry and delays no other endpoint. A delivery not made within three days
 of its event is given up (``failed``, visible in the endpoint's log).
 """
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import requests
 from sqlalchemy import exists, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
@@ -40,12 +35,11 @@ from loyalty import outbox
 from loyalty.db.transactions import write_transaction
 from loyalty.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from loyalty.observability import metrics
+from loyalty.outbox.sending import USER_AGENT, Outcome, Outgoing, send_all, signature_header
 
 log = logging.getLogger("loyalty.webhooks")
 
 CLAIM_LOCK_KEY = 7_340_112_001  # pg_advisory_xact_lock key: "claiming webhook deliveries"
-USER_AGENT = "loyalty-webhooks/1"
-ERROR_EXCERPT = 500
 
 
 @dataclass(frozen=True)
@@ -72,31 +66,6 @@ class DeliverySettings:
         )
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """A claimed delivery with everything needed to send it, detached from the session."""
-
-    seq: int
-    endpoint_id: str
-    url: str
-    body: bytes
-    headers: dict
-
-
-@dataclass(frozen=True)
-class Outcome:
-    seq: int
-    endpoint_id: str
-    attempted: bool
-    status_code: int | None = None
-    error: str | None = None
-    duration_ms: int = 0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.attempted and self.status_code is not None and 200 <= self.status_code < 300
-
-
 @dataclass
 class DeliveryReport:
     rounds: int = 0
@@ -106,19 +75,6 @@ class DeliveryReport:
     gave_up: int = 0
     deferred: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Hex HMAC-SHA256 of ``"<timestamp>.<body>"``."""
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def signature_header(endpoint: WebhookEndpoint, timestamp: int, body: bytes, now: datetime) -> str:
-    """``t=<unix>,v1=<hex>``; during a secret rotation's grace period a second ``v1`` signs with the old one."""
-    parts = [f"t={timestamp}", f"v1={sign(endpoint.secret, timestamp, body)}"]
-    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
-        parts.append(f"v1={sign(endpoint.previous_secret, timestamp, body)}")
-    return ",".join(parts)
 
 
 def backoff(settings: DeliverySettings, attempts: int) -> timedelta:
@@ -142,7 +98,7 @@ def deliver_due(session: Session, now: datetime, settings: DeliverySettings = De
             break
         report.rounds += 1
         report.claimed += len(claimed)
-        outcomes = send_all(claimed, now, settings, post)
+        outcomes = send_all(claimed, settings.concurrency, settings.timeout, post)
         report.outcomes.extend(outcomes)
         if stop_after_send:
             break
@@ -200,56 +156,6 @@ def claim(session: Session, now: datetime, settings: DeliverySettings) -> list[O
                 },
             ))
     return claimed
-
-
-def send_all(claimed: list[Outgoing], now: datetime, settings: DeliverySettings,
-             post: Callable | None = None) -> list[Outcome]:
-    """Send each endpoint's deliveries in order on a thread of its own; stop an endpoint at its first failure."""
-    by_endpoint: dict[str, list[Outgoing]] = {}
-    for item in claimed:
-        by_endpoint.setdefault(item.endpoint_id, []).append(item)
-    workers = max(1, min(settings.concurrency, len(by_endpoint)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
-        groups = pool.map(lambda items: _send_endpoint(items, now, settings, post), by_endpoint.values())
-        return [outcome for group in groups for outcome in group]
-
-
-def _send_endpoint(items: list[Outgoing], now: datetime, settings: DeliverySettings,
-                   post: Callable | None) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    with requests.Session() as http:
-        send = post or http.post
-        for index, item in enumerate(items):
-            outcome = _send_one(send, item, settings)
-            outcomes.append(outcome)
-            if not outcome.succeeded:
-                outcomes.extend(Outcome(seq=rest.seq, endpoint_id=rest.endpoint_id, attempted=False)
-                                for rest in items[index + 1:])
-                break
-    return outcomes
-
-
-def _send_one(send: Callable, item: Outgoing, settings: DeliverySettings) -> Outcome:
-    started = time.perf_counter()
-    try:
-        response = send(item.url, data=item.body, headers=item.headers, stream=True, allow_redirects=False,
-                        timeout=(min(settings.timeout, 3.0), settings.timeout))
-        try:
-            excerpt = response.raw.read(ERROR_EXCERPT, decode_content=True) if response.raw else b""
-        except Exception:  # noqa: BLE001 - a broken body does not change the status we got
-            excerpt = b""
-        finally:
-            response.close()
-        status, error = response.status_code, None
-        if not 200 <= status < 300:
-            error = f"HTTP {status}: {excerpt.decode('utf-8', 'replace')}".strip()
-    except requests.Timeout:
-        status, error = None, f"timed out after {settings.timeout:g} s"
-    except requests.RequestException as exc:
-        status, error = None, f"{type(exc).__name__}: {exc}"[:ERROR_EXCERPT]
-    duration_ms = round((time.perf_counter() - started) * 1000)
-    return Outcome(seq=item.seq, endpoint_id=item.endpoint_id, attempted=True, status_code=status, error=error,
-                   duration_ms=duration_ms)
 
 
 def record(session: Session, claimed: list[Outgoing], outcomes: list[Outcome], now: datetime,

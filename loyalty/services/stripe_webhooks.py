@@ -20,10 +20,19 @@ from sqlalchemy.orm import Session
 from loyalty.db.pagination import decode_cursor, encode_cursor
 from loyalty.db.transactions import lock_members
 from loyalty.errors import BadRequest, InvalidSignature, LoyaltyError, MemberInactive, NotFound, ValidationFailed
-from loyalty.models import Event, Member, StripeEvent
+from loyalty.models import Event, StripeEvent
 from loyalty.services import accrual, refunds
 from loyalty.services.members import normalize_email
 from loyalty.services.rules import ActiveRules
+from loyalty.services.stripe_objects import (
+    checkout_email,
+    currency_field,
+    integer_field,
+    mapping_field,
+    match_member,
+    object_id,
+    text_field,
+)
 
 TOLERANCE = timedelta(minutes=5)
 ACTOR = "stripe"
@@ -80,7 +89,7 @@ def _event(body: str) -> dict:
     except ValueError:
         raise BadRequest("The signed body is not JSON.") from None
     data = event.get("data") if isinstance(event, dict) else None
-    if not (isinstance(event, dict) and _text(event.get("id")) and _text(event.get("type"))
+    if not (isinstance(event, dict) and text_field(event.get("id")) and text_field(event.get("type"))
             and type(event.get("created")) is int and isinstance(data, dict)
             and isinstance(data.get("object"), dict)):
         raise BadRequest("The signed body is not a Stripe event: id, type, created and data.object are needed.")
@@ -125,13 +134,13 @@ def _claim(session: Session, event: dict, now: datetime) -> tuple[StripeEvent, b
 
 
 def _checkout(session: Session, rules: ActiveRules, record: StripeEvent, checkout: dict, now: datetime) -> None:
-    record.object_id = _text(checkout.get("id"))
-    record.source_id = _object_id(checkout.get("payment_intent")) or record.object_id
-    record.amount = _integer(checkout.get("amount_total"))
-    record.currency = _currency(checkout.get("currency"))
-    record.stripe_customer_id = _object_id(checkout.get("customer"))
-    record.client_reference_id = _text(checkout.get("client_reference_id"))
-    record.email = _checkout_email(checkout)
+    record.object_id = text_field(checkout.get("id"))
+    record.source_id = object_id(checkout.get("payment_intent")) or record.object_id
+    record.amount = integer_field(checkout.get("amount_total"))
+    record.currency = currency_field(checkout.get("currency"))
+    record.stripe_customer_id = object_id(checkout.get("customer"))
+    record.client_reference_id = text_field(checkout.get("client_reference_id"))
+    record.email = checkout_email(checkout)
     status = checkout.get("payment_status")
     if status != "paid":
         return _settle(record, "ignored", f"payment_status is {status!r}: points come with "
@@ -166,12 +175,12 @@ def _checkout(session: Session, rules: ActiveRules, record: StripeEvent, checkou
 
 def _charge_refunded(session: Session, rules: ActiveRules, record: StripeEvent, charge: dict,
                      now: datetime) -> None:
-    record.object_id = _text(charge.get("id"))
-    record.source_id = _object_id(charge.get("payment_intent")) or record.object_id
-    record.amount = _integer(charge.get("amount_refunded"))
-    record.currency = _currency(charge.get("currency"))
-    record.stripe_customer_id = _object_id(charge.get("customer"))
-    record.email = normalize_email(_text(_mapping(charge.get("billing_details")).get("email")))
+    record.object_id = text_field(charge.get("id"))
+    record.source_id = object_id(charge.get("payment_intent")) or record.object_id
+    record.amount = integer_field(charge.get("amount_refunded"))
+    record.currency = currency_field(charge.get("currency"))
+    record.stripe_customer_id = object_id(charge.get("customer"))
+    record.email = normalize_email(text_field(mapping_field(charge.get("billing_details")).get("email")))
     if record.amount is None or record.source_id is None:
         return _settle(record, "ignored", "The charge has no amount_refunded or id.")
     _lock_payment(session, record.source_id)
@@ -243,61 +252,6 @@ def _explain(error: LoyaltyError) -> str:
     return error.message
 
 
-# --------------------------------------------------------------------------- members
-
-
-def match_member(session: Session, checkout: dict) -> tuple[Member | None, str]:
-    """The member a checkout belongs to, and how it was found (or what was tried).
-
-    In order: ``metadata.loyalty_member_id``; ``client_reference_id`` as a member id
-    or external_id; the Stripe customer as a member's ``stripe_customer_id``; the
-    customer's email. Several members sharing a customer id or email match none.
-    """
-    metadata = _mapping(checkout.get("metadata"))
-    tried = []
-    ways = (
-        ("metadata.loyalty_member_id", _text(metadata.get("loyalty_member_id")), _by_id),
-        ("client_reference_id", _text(checkout.get("client_reference_id")), _by_reference),
-        ("customer", _object_id(checkout.get("customer")), _by_customer),
-        ("email", _checkout_email(checkout), _by_email),
-    )
-    for way, value, find in ways:
-        if not value:
-            continue
-        found = find(session, value)
-        if len(found) == 1:
-            return found[0], f"{way} {value!r}"
-        tried.append(f"{way} {value!r} ({'several members' if found else 'no member'})")
-    return None, "; ".join(tried) or "the session names no member, customer or email"
-
-
-def _checkout_email(checkout: dict) -> str | None:
-    """What the customer typed at checkout, else the email the merchant passed in."""
-    return normalize_email(_text(_mapping(checkout.get("customer_details")).get("email"))
-                           or _text(checkout.get("customer_email")))
-
-
-def _by_id(session: Session, value: str) -> list[Member]:
-    member = session.get(Member, value)
-    return [member] if member else []
-
-
-def _by_reference(session: Session, value: str) -> list[Member]:
-    return _by_id(session, value) or list(session.scalars(select(Member).where(Member.external_id == value)))
-
-
-def _by_customer(session: Session, value: str) -> list[Member]:
-    return _unerased(session, Member.stripe_customer_id == value)
-
-
-def _by_email(session: Session, value: str) -> list[Member]:
-    return _unerased(session, Member.email == value)
-
-
-def _unerased(session: Session, condition) -> list[Member]:
-    return list(session.scalars(select(Member).where(condition, Member.status != "erased").limit(2)))
-
-
 # --------------------------------------------------------------------------- the operator's list
 
 
@@ -328,27 +282,3 @@ def _list_cursor(values: list) -> tuple[datetime, str]:
     if received_at is None or received_at.tzinfo is None or not isinstance(last_id, str):
         raise ValidationFailed({"cursor": ["not a cursor this service issued"]})
     return received_at, last_id
-
-
-# --------------------------------------------------------------------------- reading Stripe objects
-
-
-def _text(value) -> str | None:
-    return value if isinstance(value, str) and value and len(value) <= 255 else None
-
-
-def _integer(value) -> int | None:
-    return value if type(value) is int and value >= 0 else None
-
-
-def _currency(value) -> str | None:
-    return value.upper() if isinstance(value, str) and len(value) == 3 else None
-
-
-def _mapping(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _object_id(value) -> str | None:
-    """An expandable field: an id, or the expanded object carrying it."""
-    return _text(value.get("id")) if isinstance(value, dict) else _text(value)
