@@ -7,11 +7,15 @@ the till's card lookup ``GET /v1/members?external_id=``, of the member the
 accruals earned for.
 
 Run: .venv/bin/python bench/accrual.py [--url postgresql+psycopg://…/loyalty_bench_accrual] [-n 1000]
-     [--request accrual|read|lookup] [--show-sql]
-(the PostgreSQL database is dropped and created afresh).
+     [--request accrual|read|lookup] [--show-sql] [--profile]
+(the PostgreSQL database is dropped and created afresh). ``--profile`` also
+prints where the request's CPU goes: each layer's own time under cProfile
+(which slows everything alike, so the shares hold, not the times).
 """
 
 import argparse
+import cProfile
+import pstats
 import sys
 import tempfile
 import time
@@ -45,6 +49,30 @@ def timed(count: int, call) -> tuple[float, float]:
     return (time.perf_counter() - wall) / count * 1000, (time.process_time() - cpu) / count * 1000
 
 
+#: Where a function's own time is counted: the first of these its file's path contains.
+LAYERS = (
+    ("loyalty/engine/", "rules engine"), ("loyalty/ledger/", "ledger"), ("loyalty/services/", "services"),
+    ("loyalty/api/", "api views"), ("loyalty/http/", "http (auth, idempotency, limits)"),
+    ("loyalty/observability/", "observability"), ("loyalty/db/", "db plumbing"), ("loyalty/", "loyalty, other"),
+    ("sqlalchemy", "SQLAlchemy"), ("psycopg", "driver"), ("sqlite3", "driver"), ("marshmallow", "marshmallow"),
+    ("flask_limiter", "rate limiter"), ("/limits/", "rate limiter"), ("flask_smorest", "framework"),
+    ("flask", "framework"), ("werkzeug", "framework"), ("json", "json"),
+)
+
+
+def profile(count: int, call) -> None:
+    """Each layer's share of the CPU ``count`` calls take, by the functions' own time."""
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [call() for _ in range(count)])
+    shares: dict[str, float] = {}
+    for (path, _line, _name), (_calls, _primitive, own, _total, _callers) in pstats.Stats(profiler).stats.items():
+        layer = next((label for part, label in LAYERS if part in path), "other (stdlib, builtins)")
+        shares[layer] = shares.get(layer, 0.0) + own
+    total = sum(shares.values())
+    for layer, own in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"  {layer:<34} {own / total:6.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", help="PostgreSQL URL (default: a temporary SQLite file)")
@@ -52,6 +80,7 @@ def main() -> None:
     parser.add_argument("--request", choices=("accrual", "read", "lookup"), default="accrual",
                         help="what to time (default: accrual)")
     parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one request")
+    parser.add_argument("--profile", action="store_true", help="print each layer's share of the request's CPU")
     args = parser.parse_args()
     url = fresh(args.url)
     app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
@@ -101,6 +130,9 @@ def main() -> None:
     print(f"  {args.request:<9} {wall:6.2f} ms wall  {cpu:6.2f} ms CPU  {len(statements)} SQL statements (+ COMMIT)")
     print(f"  /healthz  {base_wall:6.2f} ms wall  {base_cpu:6.2f} ms CPU  (baseline)")
     print(f"  {args.request} / baseline: {wall / base_wall:.1f}× wall, {cpu / base_cpu:.1f}× CPU")
+    if args.profile:
+        print(f"Where {label}'s CPU goes (own time by layer, {args.n} requests under cProfile):")
+        profile(args.n, call)
 
 
 if __name__ == "__main__":
