@@ -63,9 +63,11 @@ class Config:
     WIDGET_DEMO = False
 
     #: Operations. Rate limits per API key, per widget token and per address (unauthenticated),
-    #: counted in RATELIMIT_STORAGE_URI (memory:// is per process; redis://host:6379/0 is shared).
+    #: counted where every worker counts: RATELIMIT_STORAGE_URI unset is a SQLite file beside the
+    #: database that the workers of one host share; redis://host:6379/0 is shared by every host
+    #: (set it when several hosts serve the API); memory:// counts in each process alone.
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX") or "loyalty"
     RATELIMIT_STRATEGY = os.environ.get("RATELIMIT_STRATEGY") or "fixed-window"
     RATELIMIT_PER_KEY = os.environ.get("RATELIMIT_PER_KEY") or "12000 per minute"

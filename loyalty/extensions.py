@@ -1,6 +1,8 @@
-"""Flask extensions, created unbound and wired in by the app factory."""
+"""Flask extensions, created unbound and wired in by the app factory; nothing of the app is imported here.
 
-from flask_limiter import Limiter
+The rate limiter lives in ``loyalty.http.limits``, beside the key function it is built with.
+"""
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -19,12 +21,3 @@ db = SQLAlchemy(
 )
 migrate = Migrate()
 
-
-def _rate_limit_key() -> str:
-    from loyalty.http.limits import caller_key  # it needs db from this module
-
-    return caller_key()
-
-
-#: Rate limits: keys, limits and storage are set up by loyalty.http.limits.
-limiter = Limiter(key_func=_rate_limit_key)

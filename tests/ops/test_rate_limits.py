@@ -1,4 +1,5 @@
-"""Rate limits per API key, per widget token and per address; shared through Redis across processes."""
+"""Rate limits per API key, per widget token and per address; counted once across processes, in a
+SQLite file beside the database by default or in Redis."""
 
 import json
 import os
@@ -129,8 +130,9 @@ def get(base: str, key: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def allowed_across_two_servers(database_url: str, key: str, storage: str) -> int:
-    settings = {"RATELIMIT_STORAGE_URI": storage, "RATELIMIT_PER_KEY": "5 per minute",
+def allowed_across_two_servers(database_url: str, key: str, storage: str | None) -> int:
+    """Requests of one key two servers let through; ``storage`` None is the default store."""
+    settings = {"RATELIMIT_STORAGE_URI": storage or "", "RATELIMIT_PER_KEY": "5 per minute",
                 "RATELIMIT_KEY_PREFIX": f"loyalty-test-{uuid.uuid4().hex}"}
     with servers(database_url, 2, **settings) as (one, two):
         answers = [get(base, key) for base in [one, two] * 6]
@@ -139,11 +141,13 @@ def allowed_across_two_servers(database_url: str, key: str, storage: str) -> int
     return sum(status == 404 for status, _ in answers)
 
 
-def test_a_key_gets_its_limit_once_across_two_processes_sharing_redis(database_url, pos_key):
-    if not database_url.startswith("sqlite:///"):
-        pytest.skip("the servers share this test's SQLite file")
+def test_a_key_gets_its_limit_once_across_two_servers_by_default(database_url, pos_key):
+    assert allowed_across_two_servers(database_url, pos_key, None) == 5
+    # Two processes counting in their own memory each let the limit through: the test can fail.
+    assert allowed_across_two_servers(database_url, pos_key, "memory://") == 10
+
+
+def test_a_key_gets_its_limit_once_across_two_servers_sharing_redis(database_url, pos_key):
     if not redis_reachable():
         pytest.skip("Redis is not reachable at 127.0.0.1:6379: the cross-process rate limit test needs it")
     assert allowed_across_two_servers(database_url, pos_key, "redis://127.0.0.1:6379/0") == 5
-    # The same two processes without Redis each count alone: the test above can fail.
-    assert allowed_across_two_servers(database_url, pos_key, "memory://") == 10
