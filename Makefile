@@ -29,9 +29,10 @@ api-key: rules
 	@echo "API key: $$($(FLASK) dev api-key)"
 
 ## make run: install, migrate the embedded SQLite database, load rules/, serve on $(HOST):$(PORT)
+## with $(WORKERS) workers (deploy/gunicorn.conf.py: metrics added up across them, one log line per request)
 run: api-key
 	@echo "Serving on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - app:app
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) app:app
 
 ## make test: the whole suite; PostgreSQL part runs when LOYALTY_TEST_DATABASE_URL is set
 test: install

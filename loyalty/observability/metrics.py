@@ -1,9 +1,13 @@
 """Prometheus metrics: defined once per process, written by the web layer, the ledger and the jobs.
 
-With several gunicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty
-directory, before the processes start): every process then writes its
-counts there and ``/metrics`` adds them up. Gauges that describe the
-database (the webhook backlog) are computed when ``/metrics`` is scraped.
+Under gunicorn (``deploy/gunicorn.conf.py``, which ``make run`` uses) every
+worker writes its counts into the folder ``PROMETHEUS_MULTIPROC_DIR`` names,
+made and emptied when the server starts, and ``/metrics`` adds them up, so any
+worker answers a scrape with the same totals. Without that variable (tests,
+``flask run``) the counts are this process's. There are counters and
+histograms only, which add up across processes; the gauges describe the
+database (the webhook backlog) and are read from it at each scrape, so they
+need no ``multiprocess_mode``: a ``Gauge`` added here would.
 """
 
 import os
