@@ -9,11 +9,12 @@ from fractions import Fraction
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
 from .checker import Checker, suggestion
+from .condition_grammar import RuleContext
 from .errors import RuleError
 from .periods import PERIODS
 from .program import Cap, Program, Tier
 from .rewards import read_rewards
-from .rule_grammar import RULE_ID, RuleContext, read_expiry, read_rule
+from .rule_grammar import RULE_ID, read_expiry, read_rule
 
 SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards")
 CURRENCY = re.compile(r"[A-Z]{3}")

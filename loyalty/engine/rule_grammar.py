@@ -3,17 +3,16 @@
 import re
 from dataclasses import dataclass
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
 from .checker import Checker, suggestion
-from .conditions import EVENT_FIELDS, LISTS, OPERATORS, ORDERING, TEXT_FIELDS, Condition
+from .condition_grammar import RuleContext, read_conditions
 from .expiry import read_expiry
 from .periods import DAY_NAMES, PERIODS
 from .program import FixedAward, Limit, Referral, Rule, SpendAward, Window
 
 RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 ACTION = re.compile(r"[a-z][a-z0-9_]*")
-ATTRIBUTE = re.compile(r"attributes\.[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 RULE_KEYS = (
     "id",
@@ -31,14 +30,6 @@ RULE_KEYS = (
 AWARD_KEYS = ("points", "points_per_dollar", "of", "where")
 REFERRAL_KEYS = ("referrer_points", "referred_points", "referrer_limit", "block_shared_email")
 ITEM_FILTERS = ("category", "sku")
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What a rule is checked against: the rest of the program."""
-
-    currency: str
-    tier_rank: dict | None  # None when the tiers themselves are invalid
 
 
 @dataclass(frozen=True)
@@ -75,19 +66,7 @@ def read_rule(c: Checker, node, path: str, context: RuleContext) -> ReadRule | N
     description = (
         c.text(keys["description"], f"{path}.description") if "description" in keys else ""
     )
-    award = referral = None
-    if "award" in keys and "referral" in keys:
-        c.error(
-            keys["referral"],
-            f"{path}.referral",
-            "a referral rule has no 'award'; keep one of the two",
-        )
-    elif "award" in keys:
-        award = _award(c, keys["award"], f"{path}.award", on)
-    elif "referral" in keys:
-        referral = _referral(c, keys["referral"], f"{path}.referral")
-    else:
-        c.error(node, path, "missing 'award' (or a 'referral' block)")
+    award, referral = _award_or_referral(c, node, keys, path, on)
     multiply = False
     if "multiply_by_tier" in keys:
         multiply = c.boolean(keys["multiply_by_tier"], f"{path}.multiply_by_tier")
@@ -98,7 +77,7 @@ def read_rule(c: Checker, node, path: str, context: RuleContext) -> ReadRule | N
                 "a referral rule's points are not multiplied by tier",
             )
     conditions = (
-        _conditions(c, keys["conditions"], f"{path}.conditions", context)
+        read_conditions(c, keys["conditions"], f"{path}.conditions", context)
         if "conditions" in keys
         else ()
     )
@@ -124,6 +103,19 @@ def read_rule(c: Checker, node, path: str, context: RuleContext) -> ReadRule | N
         expiry=expiry,
     )
     return ReadRule(rule, keys["id"], "expires" in keys)
+
+
+def _award_or_referral(c: Checker, node, keys: dict, path: str, on: str | None) -> tuple:
+    """(award, referral): a rule gives one of the two."""
+    if "award" in keys and "referral" in keys:
+        c.error(keys["referral"], f"{path}.referral", "a referral rule has no 'award'; keep one of the two")
+    elif "award" in keys:
+        return _award(c, keys["award"], f"{path}.award", on), None
+    elif "referral" in keys:
+        return None, _referral(c, keys["referral"], f"{path}.referral")
+    else:
+        c.error(node, path, "missing 'award' (or a 'referral' block)")
+    return None, None
 
 
 def _award(c: Checker, node, path: str, on: str | None):
@@ -214,80 +206,6 @@ def _referral(c: Checker, node, path: str) -> Referral | None:
     if referrer is None or referred is None or block is None:
         return None
     return Referral(referrer, referred, limit, block)
-
-
-def _conditions(c: Checker, node, path: str, context: RuleContext) -> tuple[Condition, ...]:
-    if not isinstance(node, MappingNode):
-        c.error(node, path, "expected a mapping of field: {operator: value}")
-        return ()
-    conditions = []
-    seen = set()
-    for key_node, value_node in node.value:
-        name = key_node.value if isinstance(key_node, ScalarNode) else ""
-        if name in seen:
-            c.error(key_node, path, f"'{name}' is given twice")
-            continue
-        seen.add(name)
-        if name not in EVENT_FIELDS and name != "member.tier" and not ATTRIBUTE.fullmatch(name):
-            c.error(
-                key_node,
-                path,
-                f"unknown field '{name}'{suggestion(name, EVENT_FIELDS + ('member.tier',))}"
-                " (or attributes.<name>)",
-            )
-            continue
-        operators = c.mapping(value_node, f"{path}.{name}", tuple(OPERATORS))
-        for operator, operand in (operators or {}).items():
-            value = _operand(c, operand, f"{path}.{name}.{operator}", name, operator, context)
-            if value is not None:
-                conditions.append(
-                    Condition(name, operator, value, context.currency, context.tier_rank or {})
-                )
-    return tuple(conditions)
-
-
-def _operand(c: Checker, node, path: str, name: str, operator: str, context: RuleContext):
-    if operator in LISTS:
-        items = c.sequence(node, path)
-        if items is None:
-            return None
-        values = tuple(
-            _scalar(c, item, f"{path}[{i}]", name, context) for i, item in enumerate(items)
-        )
-        return None if None in values else values
-    value = _scalar(c, node, path, name, context)
-    if (
-        value is not None
-        and operator in ORDERING
-        and name != "member.tier"
-        and not _is_number(value)
-    ):
-        c.error(node, path, f"'{operator}' compares numbers, got '{value}'")
-        return None
-    return value
-
-
-def _scalar(c: Checker, node, path: str, name: str, context: RuleContext):
-    value = c.value(node, path)
-    if value is None:
-        return None
-    if name == "amount" and not (isinstance(value, int) and not isinstance(value, bool)):
-        c.error(
-            node,
-            path,
-            f"amount is in minor units, a whole number (1000 is $10.00), got '{node.value}'",
-        )
-        return None
-    if name in TEXT_FIELDS:
-        value = node.value
-    if name == "member.tier" and context.tier_rank is not None and value not in context.tier_rank:
-        c.error(node, path, f"unknown tier '{value}'{suggestion(value, context.tier_rank)}")
-        return None
-    return value
-
-
-def _is_number(value) -> bool:
-    return not isinstance(value, (bool, str))
 
 
 def _window(c: Checker, node, path: str) -> Window | None:
