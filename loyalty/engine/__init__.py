@@ -4,7 +4,8 @@ Pure: no database, no Flask, no clock. Time always comes in as an argument.
 """
 
 from .errors import RuleError, RulesInvalid
-from .evaluate import Award, Evaluation, Explanation, UsageIncrement, evaluate
+from .evaluate import Award, Evaluation, UsageIncrement, evaluate
+from .explanation import Explanation, explanation_words
 from .facts import EventFacts, Item, MemberFacts, ReferrerFacts
 from .lifecycle import STAGES, lifecycle_stage
 from .loader import load_program, load_program_dir
@@ -28,6 +29,7 @@ __all__ = [
     "UsageIncrement",
     "UsageKeys",
     "evaluate",
+    "explanation_words",
     "lifecycle_stage",
     "load_program",
     "load_program_dir",

@@ -10,16 +10,7 @@ FIELDS = EVENT_FIELDS + ("member.tier", "attributes.<name>")
 TEXT_FIELDS = frozenset({"currency", "store_id", "channel", "member.tier"})
 ORDERING = frozenset({"at_least", "at_most", "more_than", "less_than"})
 LISTS = frozenset({"in", "not_in"})
-OPERATORS = {
-    "equals": "must be",
-    "not_equals": "must not be",
-    "in": "must be one of",
-    "not_in": "must not be one of",
-    "at_least": "must be at least",
-    "at_most": "must be at most",
-    "more_than": "must be more than",
-    "less_than": "must be less than",
-}
+OPERATORS = reasons.OPERATOR_WORDS
 _MISSING_PASSES = frozenset({"not_equals", "not_in"})
 
 
@@ -62,8 +53,8 @@ class Condition:
             return event.attributes.get(name[11:])
         return getattr(event, name)
 
-    def failure(self, event, tier_id: str) -> str | None:
-        """None when the condition holds, else why not, in plain words."""
+    def failure(self, event, tier_id: str) -> tuple[str, dict] | None:
+        """None when the condition holds, else why not: its reason code and arguments."""
         actual = self.actual(event, tier_id)
         if actual is None:
             if self.operator in _MISSING_PASSES:
@@ -74,12 +65,10 @@ class Condition:
                 left, right = self.tier_rank.get(actual, -1), self.tier_rank[self.value]
             if _holds(self.operator, left, right):
                 return None
-        was = "missing" if actual is None else self._show(actual)
-        return f"Condition not met: {self.field} {OPERATORS[self.operator]} {self._show(self.value)} (was {was})"
-
-    def _show(self, value) -> str:
-        if isinstance(value, tuple):
-            return ", ".join(self._show(v) for v in value)
-        if self.field == "amount" and isinstance(value, int) and not isinstance(value, bool):
-            return reasons.money(value, self.currency)
-        return reasons.number(value)
+        return "condition_not_met", {
+            "field": self.field,
+            "operator": self.operator,
+            "expected": reasons.plain(self.value),
+            "actual": reasons.plain(actual),
+            "currency": self.currency if self.field == "amount" else None,
+        }

@@ -5,7 +5,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import NamedTuple
 
-from . import reasons
+from .explanation import Explanation
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
 from .program import FixedAward, Program, Rule
@@ -26,24 +26,6 @@ class Award(NamedTuple):
     expires_at: datetime | None  # None only if the program says `after: never`
     spend_based: bool
     tier_qualifying: bool
-
-
-class Explanation(NamedTuple):
-    """`points`: everything the rule awarded for this event (a referral's
-    includes the referrer's); `matched`: its window and conditions held."""
-
-    rule_id: str
-    matched: bool
-    points: int
-    reason: str
-
-    def as_dict(self) -> dict:
-        return {
-            "rule_id": self.rule_id,
-            "matched": self.matched,
-            "points": self.points,
-            "reason": self.reason,
-        }
 
 
 class UsageIncrement(NamedTuple):
@@ -115,24 +97,22 @@ class _Run:
         self.cap_given = {}
         self.expiries = {}
 
-    def explain(self, rule: Rule, matched: bool, points: int, reason: str) -> None:
-        self.explanation.append(Explanation(rule.id, matched, points, reason))
+    def explain(self, rule: Rule, matched: bool, points: int, code: str, args: dict) -> None:
+        self.explanation.append(Explanation(rule.id, matched, points, code, args))
 
     def count(self, member_id: str, counter: str, per: str, amount: int) -> None:
         key = (member_id, counter, self.clock.key(per))
         self.increments[key] = self.increments.get(key, 0) + amount
 
-    def ineligible(self, rule: Rule) -> str | None:
+    def ineligible(self, rule: Rule) -> tuple[str, dict] | None:
         if rule.window is not None:
-            reason = rule.window.failure(
-                self.clock.local, self.program.timezone.key, self.event.type
-            )
-            if reason:
-                return reason
+            failure = rule.window.failure(self.clock.local, self.program.timezone.key, self.event.type)
+            if failure:
+                return failure
         for condition in rule.conditions:
-            reason = condition.failure(self.event, self.tier.id)
-            if reason:
-                return reason
+            failure = condition.failure(self.event, self.tier.id)
+            if failure:
+                return failure
         return None
 
     def limit_reached(self, rule: Rule) -> bool:
@@ -142,18 +122,17 @@ class _Run:
         return self.member.usage.get((rule.counter, self.clock.key(limit.per)), 0) >= limit.count
 
     def earn(self, rule: Rule) -> None:
-        reason = self.ineligible(rule)
-        if reason is None:
-            reason = self.items_missing(rule)
-        if reason:
-            return self.explain(rule, False, 0, reason)
+        failure = self.ineligible(rule) or self.items_missing(rule)
+        if failure:
+            return self.explain(rule, False, 0, *failure)
         if self.limit_reached(rule):
-            return self.explain(rule, True, 0, reasons.limit(rule.limit.count, rule.limit.per))
-        points, reason = self.points(rule)
+            return self.explain(rule, True, 0, *_limit_reached(rule.limit))
+        points, code, args = self.points(rule)
         if points > 0 and rule.caps:
-            points, capped = self.apply_caps(rule, points)
-            if capped:
-                reason = f"{reason}. {capped}"
+            trims = self.apply_caps(rule, points)
+            if trims:
+                points = trims[-1]["awarded"]
+                code, args = "cap_reached", {"award": code, **args, "caps": trims}
         if points > 0:
             self.give(rule, self.member.member_id, points)
             if rule.limit:
@@ -161,64 +140,67 @@ class _Run:
             for cap in rule.caps:
                 self.cap_given[cap.id] = self.cap_given.get(cap.id, 0) + points
                 self.count(self.member.member_id, cap.counter, cap.per, points)
-        self.explain(rule, True, points, reason)
+        self.explain(rule, True, points, code, args)
 
-    def items_missing(self, rule: Rule) -> str | None:
+    def items_missing(self, rule: Rule) -> tuple[str, dict] | None:
         award = rule.award
         if isinstance(award, FixedAward) or award.of != "items":
             return None
         if any(award.matches(item) for item in self.event.items):
             return None
-        wanted = _item_filter(award)
-        return f"No items {wanted}" if wanted else "No items in this purchase"
+        if award.categories is None and award.skus is None:
+            return "no_items", {}
+        return "no_matching_items", {"categories": _sorted(award.categories), "skus": _sorted(award.skus)}
 
-    def points(self, rule: Rule) -> tuple[int, str]:
+    def points(self, rule: Rule) -> tuple[int, str, dict]:
+        """What the rule gives before caps, with the reason code and arguments that say how."""
         award = rule.award
         tier = self.tier
         multiplies = rule.multiply_by_tier and self.tier_multiplies
-        multiplier = tier.multiplier if multiplies else ONE
-        by_tier = f" × {tier.multiplier_text} {tier.name} multiplier" if multiplies else ""
-        currency = self.program.currency
+        if multiplies:
+            multiplier, multiplier_text, tier_name = tier.multiplier, tier.multiplier_text, tier.name
+        else:
+            multiplier, multiplier_text, tier_name = ONE, None, None
         if isinstance(award, FixedAward):
             points = (
                 award.points * multiplier.numerator // multiplier.denominator
-                if by_tier
+                if multiplies
                 else award.points
             )
-            base = reasons.points(award.points)
-            return points, f"{base}{by_tier} = {reasons.points(points)}" if by_tier else base
+            return points, "fixed", {
+                "base_points": award.points, "multiplier": multiplier_text, "tier": tier_name, "points": points,
+            }
         if award.of == "amount":
-            base = self.event.amount or 0
-            on = reasons.money(base, currency)
+            base, categories, skus = self.event.amount or 0, None, None
         else:
             base = sum(i.quantity * i.unit_amount for i in self.event.items if award.matches(i))
-            on = f"{reasons.money(base, currency)} of {_items_named(award)}"
+            categories, skus = _sorted(award.categories), _sorted(award.skus)
         rate = award.rate
         points = (base * rate.numerator * multiplier.numerator) // (
             rate.denominator * multiplier.denominator * 100
         )
-        per = "point" if rate == 1 else "points"
-        return points, (
-            f"{award.rate_text} {per} per {reasons.unit(currency)} on {on}{by_tier}"
-            f" = {reasons.points(points)}"
-        )
+        return points, "rate", {
+            "rate": award.rate_text, "of": award.of, "amount": base, "currency": self.program.currency,
+            "categories": categories, "skus": skus, "multiplier": multiplier_text, "tier": tier_name,
+            "points": points,
+        }
 
-    def apply_caps(self, rule: Rule, points: int) -> tuple[int, str]:
-        """Trim to what each cap has left; earlier rules of this event already used some."""
-        said = []
+    def apply_caps(self, rule: Rule, points: int) -> list[dict]:
+        """Trim to what each cap has left; earlier rules of this event already used some.
+
+        The caps that trimmed, in order; the last one's `awarded` is what is left to give.
+        """
+        trims = []
         for cap in rule.caps:
             used = self.member.usage.get(
                 (cap.counter, self.clock.key(cap.per)), 0
             ) + self.cap_given.get(cap.id, 0)
             left = max(cap.max_points - used, 0)
             if points > left:
-                adjective, when = reasons.PERIOD_WORDS[cap.per]
-                said.append(
-                    f"{adjective} cap of {cap.max_points:,} points for {cap.id} reached: "
-                    f"{used:,} already earned {when}, {left:,} awarded of {points:,}"
-                )
+                trims.append({"cap": cap.id, "max_points": cap.max_points, "per": cap.per, "used": used,
+                              "awarded": left, "of": points})
                 points = left
-        return points, ". ".join(said)
+        return trims
 
     def give(self, rule: Rule, member_id: str, points: int) -> None:
         expiry = rule.expiry
@@ -243,61 +225,53 @@ class _Run:
     def refer(self, rule: Rule) -> None:
         member, referral = self.member, rule.referral
         if not member.referred:
-            return self.explain(rule, False, 0, "Member did not enrol with a referral code")
-        reason = self.ineligible(rule)
-        if reason:
-            return self.explain(rule, False, 0, reason)
+            return self.explain(rule, False, 0, "not_referred", {})
+        failure = self.ineligible(rule)
+        if failure:
+            return self.explain(rule, False, 0, *failure)
         if self.limit_reached(rule):
-            return self.explain(rule, True, 0, reasons.limit(rule.limit.count, rule.limit.per))
+            return self.explain(rule, True, 0, *_limit_reached(rule.limit))
         referrer = member.referrer
         if referral.block_shared_email and referrer and same_email(member.email, referrer.email):
-            return self.explain(rule, False, 0, "Referrer and member share an email address")
-        said, total = [], 0
+            return self.explain(rule, False, 0, "shared_email", {})
+        total = 0
         if referral.referred_points:
             self.give(rule, member.member_id, referral.referred_points)
-            said.append(f"{reasons.points(referral.referred_points)} for this member")
             total += referral.referred_points
-        limit = referral.referrer_limit
-        if referrer is None:
-            said.append("no referrer on record, so no referrer points")
-        elif referrer.status != "active":
-            said.append(
-                f"the referrer's account is {referrer.status}, so the referrer gets nothing"
-            )
-        elif (
-            limit
-            and referrer.usage.get((rule.referrer_counter, self.clock.key(limit.per)), 0)
-            >= limit.count
-        ):
-            said.append(
-                f"the referrer's cap of {limit.count:,} referrals {reasons.LIMIT_WORDS[limit.per]} "
-                "is reached, so the referrer gets nothing"
-            )
-        elif referral.referrer_points:
+        outcome, referrer_limit = self.referrer_outcome(rule)
+        if outcome == "awarded":
             self.give(rule, referrer.member_id, referral.referrer_points)
-            said.append(
-                f"{reasons.points(referral.referrer_points)} for the referrer {referrer.member_id}"
-            )
             total += referral.referrer_points
-            if limit:
-                self.count(referrer.member_id, rule.referrer_counter, limit.per, 1)
+            if referral.referrer_limit:
+                self.count(referrer.member_id, rule.referrer_counter, referral.referrer_limit.per, 1)
         if total and rule.limit:
             self.count(member.member_id, rule.counter, rule.limit.per, 1)
-        reason = "; ".join(said) if said else "Nothing to award"
-        self.explain(rule, True, total, reason[0].upper() + reason[1:])
+        self.explain(rule, True, total, "referral", {
+            "referred_points": referral.referred_points,
+            "referrer": None if referrer is None else referrer.member_id,
+            "referrer_status": None if referrer is None else referrer.status,
+            "referrer_outcome": outcome,
+            "referrer_points": referral.referrer_points if outcome == "awarded" else 0,
+            "referrer_limit": referrer_limit,
+        })
+
+    def referrer_outcome(self, rule: Rule) -> tuple[str, dict | None]:
+        """What the referrer gets: missing, inactive, capped (with the cap), awarded or no_points."""
+        referrer, limit = self.member.referrer, rule.referral.referrer_limit
+        if referrer is None:
+            return "missing", None
+        if referrer.status != "active":
+            return "inactive", None
+        if limit and referrer.usage.get((rule.referrer_counter, self.clock.key(limit.per)), 0) >= limit.count:
+            return "capped", {"count": limit.count, "per": limit.per}
+        if rule.referral.referrer_points:
+            return "awarded", None
+        return "no_points", None
 
 
-def _item_filter(award) -> str:
-    parts = []
-    if award.categories is not None:
-        parts.append("in category " + " or ".join(sorted(award.categories)))
-    if award.skus is not None:
-        parts.append("with sku " + " or ".join(sorted(award.skus)))
-    return " ".join(parts)
+def _limit_reached(limit) -> tuple[str, dict]:
+    return "limit_reached", {"count": limit.count, "per": limit.per}
 
 
-def _items_named(award) -> str:
-    if award.skus is None and award.categories is not None:
-        return " or ".join(sorted(award.categories)) + " items"
-    wanted = _item_filter(award)
-    return f"items {wanted}" if wanted else "items"
+def _sorted(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)

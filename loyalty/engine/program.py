@@ -33,19 +33,34 @@ class Window:
     start: date | None = None
     end: date | None = None
     days_of_week: frozenset[int] | None = None
+    # as a failure's arguments say them, once: a window rule fails on most days of the year
+    start_text: str | None = field(init=False, compare=False, repr=False)
+    end_text: str | None = field(init=False, compare=False, repr=False)
+    day_names: tuple[str, ...] = field(init=False, compare=False, repr=False)
 
-    def failure(self, local: datetime, timezone: str, event_type: str) -> str | None:
+    def __post_init__(self):
+        object.__setattr__(self, "start_text", None if self.start is None else self.start.isoformat())
+        object.__setattr__(self, "end_text", None if self.end is None else self.end.isoformat())
+        object.__setattr__(self, "day_names", tuple(DAY_NAMES[d] for d in sorted(self.days_of_week or ())))
+
+    def failure(self, local: datetime, timezone: str, event_type: str) -> tuple[str, dict] | None:
+        """None when `local` is inside the window, else why not: its reason code and arguments."""
         day = local.date()
-        this = "this purchase" if event_type == "purchase" else f"this {event_type} event"
         if (self.start and day < self.start) or (self.end and day > self.end):
-            if self.start and self.end:
-                span = f"from {self.start} to {self.end}"
-            else:
-                span = f"from {self.start}" if self.start else f"until {self.end}"
-            return f"Only {span} ({timezone}); {this} was on {day}"
-        if self.days_of_week is not None and local.weekday() not in self.days_of_week:
-            days = ", ".join(DAY_NAMES[d].capitalize() for d in sorted(self.days_of_week))
-            return f"Only on {days} ({timezone}); {this} was on a {local.strftime('%A')}"
+            return "outside_window", {
+                "start": self.start_text,
+                "end": self.end_text,
+                "timezone": timezone,
+                "event_type": event_type,
+                "day": day.isoformat(),
+            }
+        if self.days_of_week is not None and day.weekday() not in self.days_of_week:
+            return "wrong_weekday", {
+                "days": list(self.day_names),
+                "timezone": timezone,
+                "event_type": event_type,
+                "day": day.isoformat(),
+            }
         return None
 
 
