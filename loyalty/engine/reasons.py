@@ -42,11 +42,13 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 
 _SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
 _ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "ISK", "VND"})
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _AS_THEY_ARE = frozenset({str, int, bool})
+_CENTS = tuple(f"{cents:02d}" for cents in range(100))
 
 PERIOD_WORDS = {
     "day": ("Daily", "today"),
@@ -77,13 +79,13 @@ OPERATOR_WORDS = {
 def money(minor: int, currency: str) -> str:
     """1250 USD → "$12.50"; 1250 JPY → "1,250 JPY"."""
     if currency in _ZERO_DECIMAL:
-        return f"{minor:,} {currency}"
+        return f"{grouped(minor)} {currency}"
     sign = "-" if minor < 0 else ""
     whole, cents = divmod(abs(minor), 100)
     symbol = _SYMBOLS.get(currency)
     if symbol:
-        return f"{sign}{symbol}{whole:,}.{cents:02d}"
-    return f"{sign}{whole:,}.{cents:02d} {currency}"
+        return f"{sign}{symbol}{grouped(whole)}.{_CENTS[cents]}"
+    return f"{sign}{grouped(whole)}.{_CENTS[cents]} {currency}"
 
 
 def unit(currency: str) -> str:
@@ -93,7 +95,12 @@ def unit(currency: str) -> str:
 
 
 def points(n: int) -> str:
-    return "1 point" if n == 1 else f"{n:,} points"
+    return "1 point" if n == 1 else f"{grouped(n)} points"
+
+
+def grouped(n: int) -> str:
+    """f"{n:,}", without the format spec's cost for the numbers that have no thousands."""
+    return str(n) if -1000 < n < 1000 else f"{n:,}"
 
 
 def number(value) -> str:
@@ -128,8 +135,14 @@ def _rate(args: Mapping) -> str:
     on = money(args["amount"], currency)
     if args["of"] == "items":
         on = f"{on} of {_items_named(args['categories'], args['skus'])}"
-    per = "point" if Decimal(args["rate"].replace("_", "")) == 1 else "points"
-    return f"{args['rate']} {per} per {unit(currency)} on {on}{_by_tier(args)} = {points(args['points'])}"
+    rate = args["rate"]
+    return f"{rate} {_per(rate)} per {unit(currency)} on {on}{_by_tier(args)} = {points(args['points'])}"
+
+
+@cache
+def _per(rate: str) -> str:
+    """ "point" after a rate of one however written (1, 1.0, 1_0e-1), else "points"."""
+    return "point" if Decimal(rate.replace("_", "")) == 1 else "points"
 
 
 def _fixed(args: Mapping) -> str:
@@ -145,22 +158,21 @@ def _by_tier(args: Mapping) -> str:
 
 
 def _cap_reached(args: Mapping) -> str:
-    award = {"rate": _rate, "fixed": _fixed}[args["award"]]
-    return ". ".join([award(args), *map(_cap, args["caps"])])
+    return ". ".join([_AWARDS[args["award"]](args), *map(_cap, args["caps"])])
 
 
 def _cap(cap: Mapping) -> str:
     adjective, when = PERIOD_WORDS[cap["per"]]
     return (
-        f"{adjective} cap of {cap['max_points']:,} points for {cap['cap']} reached: "
-        f"{cap['used']:,} already earned {when}, {cap['awarded']:,} awarded of {cap['of']:,}"
+        f"{adjective} cap of {grouped(cap['max_points'])} points for {cap['cap']} reached: "
+        f"{grouped(cap['used'])} already earned {when}, {grouped(cap['awarded'])} awarded of {grouped(cap['of'])}"
     )
 
 
 def _limit_reached(args: Mapping) -> str:
     if args["per"] == "member" and args["count"] == 1:
         return "Already awarded once for this member"
-    return f"Limit of {args['count']:,} {LIMIT_WORDS[args['per']]} reached"
+    return f"Limit of {grouped(args['count'])} {LIMIT_WORDS[args['per']]} reached"
 
 
 def _item_filter(categories, skus) -> str:
@@ -225,7 +237,7 @@ def _referral(args: Mapping) -> str:
     elif outcome == "capped":
         limit = args["referrer_limit"]
         said.append(
-            f"the referrer's cap of {limit['count']:,} referrals {LIMIT_WORDS[limit['per']]} "
+            f"the referrer's cap of {grouped(limit['count'])} referrals {LIMIT_WORDS[limit['per']]} "
             "is reached, so the referrer gets nothing"
         )
     elif outcome == "awarded":
@@ -236,6 +248,7 @@ def _referral(args: Mapping) -> str:
     return reason[0].upper() + reason[1:]
 
 
+_AWARDS = {"rate": _rate, "fixed": _fixed}
 _RENDERERS = {
     "rate": _rate,
     "fixed": _fixed,
