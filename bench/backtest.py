@@ -36,7 +36,7 @@ PURCHASES = sa.text(
     "INSERT INTO events (id, member_id, type, occurred_at, recorded_at, amount, currency, rules_version,"
     " explanation, refundable_points, refunded_amount, reversed_points)"
     " SELECT 'evt_bench' || g, m.id, 'purchase', :first + g * :step * interval '1 second',"
-    " :first + g * :step * interval '1 second', 1250, 'USD', 1, '\\x00', 21, 0, 0"
+    " :first + g * :step * interval '1 second', 1250, 'USD', 1, '[]', 21, 0, 0"
     " FROM generate_series(1, CAST(:events AS bigint)) g"
     " JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM members) m ON m.n = 1 + (g * 7919) % :members")
 LOTS = sa.text(

@@ -93,20 +93,6 @@ def rules_load(path, note, published_by):
     click.echo(f"Published and activated rules version {row.version}.")
 
 
-@rules.command("dictionaries")
-def rules_dictionaries():
-    """Give versions published before 0014 the dictionary their explanations are packed against.
-
-    Run it once no process of an older release is left: an older release
-    cannot read explanations packed against a dictionary.
-    """
-    with write_transaction(db.session):
-        given, left = rules_service.add_missing_dictionaries(db.session)
-    click.echo(f"Versions given a dictionary: {', '.join(map(str, given)) or 'none'}.")
-    if left:
-        click.echo(f"Left without (their text no longer compiles): {', '.join(map(str, left))}.")
-
-
 @rules.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 def rules_export(path):
@@ -137,16 +123,17 @@ def rules_simulate(path, events_file, tier):
 
 @ledger.command("verify")
 def ledger_verify():
-    """Recompute balances from entries; exit 1 on any mismatch."""
-    from loyalty.ledger.verify import verify_ledger
+    """Recompute every cached figure from entries, lots and draws; exit 1 on any mismatch."""
+    from loyalty.ledger.verify import CHECKS, verify_ledger
 
     mismatches = verify_ledger(db.session)
-    for m in mismatches:
-        click.echo(f"{m.member_id}: cached {m.cached_balance}, entries {m.ledger_sum}, "
-                   f"lots {m.lots_remaining}", err=True)
+    for mismatch in mismatches:
+        click.echo(str(mismatch), err=True)
     if mismatches:
         raise SystemExit(1)
-    click.echo("Ledger OK: every balance equals the sum of its entries and of its lots.")
+    click.echo(f"Ledger OK: {len(CHECKS)} checks, no mismatch. Every balance is the sum of its entries and of its"
+               " lots; pending, lifetime earned and lifetime redeemed agree with the entries and pending lots; no"
+               " lot holds more than its points less its standing draws.")
 
 
 @dev.command("api-key")

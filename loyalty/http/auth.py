@@ -17,7 +17,7 @@ SCOPE_RANK = {"pos": 1, "admin": 2}
 #: A request's first read: the caller's key and, in the same round trip, which rules
 #: version is active (most views apply rules; ``context.rules`` then need not ask).
 KEY_AND_ACTIVE_VERSION = text(
-    f"SELECT {', '.join(f'k.{name}' for name in KEY_COLUMNS)}, r.version, r.content_hash, r.dictionary_digest"
+    f"SELECT {', '.join(f'k.{name}' for name in KEY_COLUMNS)}, r.version, r.content_hash"
     f" FROM api_keys k LEFT JOIN ({ACTIVE_VERSION_SQL}) r ON 1 = 1 WHERE k.key_hash = :digest"
 )
 
@@ -49,7 +49,7 @@ def key_principal(secret: str) -> Principal | None:
     row = db.session.execute(KEY_AND_ACTIVE_VERSION, {"digest": digest}).first()
     principal = principal_for(row, digest)
     if principal is not None and row.version is not None:
-        g.active_version = (row.version, row.content_hash, row.dictionary_digest)
+        g.active_version = (row.version, row.content_hash)
     return principal
 
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, LargeBinary, bindparam, text
+from sqlalchemy import Integer, LargeBinary, Text, bindparam, text
 from sqlalchemy.orm import Session
 
 from loyalty.db.transactions import write_transaction
 from loyalty.db.types import UTCDateTime
 from loyalty.errors import IdempotencyConflict
-from loyalty.models.idempotency import PackedAnswer
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,11 @@ CLAIM = text(
              ).execution_options(preserve_rowcount=True)
 STORED = text(
     'SELECT fingerprint, status_code, body FROM idempotency_records WHERE scope = :scope AND "key" = :key'
-).columns(fingerprint=LargeBinary, status_code=Integer, body=PackedAnswer)
+).columns(fingerprint=LargeBinary, status_code=Integer, body=Text)
 ANSWER = text(
     'UPDATE idempotency_records SET status_code = :status, body = :body, member_id = :member_id'
     ' WHERE scope = :scope AND "key" = :key'
-).bindparams(bindparam("body", type_=PackedAnswer))
+)
 
 
 def run_once(session: Session, scope: str, key: str, request_fingerprint: bytes, now: datetime,

@@ -1,8 +1,8 @@
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
-from loyalty.db.types import PackedJSON, UTCDateTime
+from loyalty.db.types import JSONDocument, UTCDateTime
 from loyalty.extensions import db
 
 
@@ -27,11 +27,12 @@ class Event(db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
     store_id: Mapped[str | None] = mapped_column(String(255))
     channel: Mapped[str | None] = mapped_column(String(32))
-    items = mapped_column(PackedJSON)
-    attributes = mapped_column(PackedJSON)
+    items = mapped_column(JSONDocument())
+    attributes = mapped_column(JSONDocument())
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    #: Packed against its rules version's dictionary: read and written with ``loyalty.explanations``.
-    explanation: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: The engine's facts per rule (``Explanation.facts()``), put into words when read
+    #: (``loyalty.services.events``); lines recorded before 0017 keep their ``reason`` words.
+    explanation = mapped_column(JSONDocument(binary=False), nullable=False)
     actor: Mapped[str | None] = mapped_column(String(100))
 
     #: Points its spend rules gave the member: what refunds reverse in proportion.

@@ -1,4 +1,4 @@
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
@@ -17,9 +17,6 @@ class RulesVersion(db.Model):
     published_at = mapped_column(UTCDateTime, default=clock.now, nullable=False)
     published_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
-    #: What its events' explanations are deflated against (``loyalty.explanations``); None before 0014.
-    explanation_dictionary: Mapped[bytes | None] = mapped_column(LargeBinary)
-    dictionary_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class RulesActivation(db.Model):

@@ -46,7 +46,7 @@ def activity(session: Session, program: Program, member_id: str, entries: list[L
     events, explained = {}, {}
     if event_ids:
         events = {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(event_ids)))}
-        explained = explanations_of(session, events.values())
+        explained = explanations_of(events.values())
     return [_with_words(program, member_id, entry, events.get(entry.event_id), explained.get(entry.event_id))
             for entry in entries]
 

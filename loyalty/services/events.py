@@ -3,10 +3,9 @@
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from loyalty.engine import explanation_words
 from loyalty.errors import NotFound
 from loyalty.models import Event, Lot, Member
-from loyalty.services import explanations
-from loyalty.services.rules import explanation_dictionaries
 
 
 def event_detail(session: Session, event_id: str) -> dict:
@@ -28,13 +27,14 @@ def event_detail(session: Session, event_id: str) -> dict:
         "currency": event.currency, "store_id": event.store_id, "channel": event.channel,
         "items": event.items, "attributes": event.attributes, "rules_version": event.rules_version,
         "refunded_amount": event.refunded_amount, "reversed_points": event.reversed_points,
-        "awarded": awarded, "explanation": explanations_of(session, [event])[event.id],
+        "awarded": awarded, "explanation": explanation_of(event),
     }
 
 
-def explanations_of(session: Session, events) -> dict[str, list[dict]]:
-    """Each event's explanation as it was given, unpacked against its rules version's dictionary."""
-    versions = {event.rules_version for event in events if explanations.needs_dictionary(event.explanation)}
-    dictionaries = explanation_dictionaries(session, versions) if versions else {}
-    return {event.id: explanations.unpack(event.explanation, dictionaries.get(event.rules_version))
-            for event in events}
+def explanation_of(event: Event) -> list[dict]:
+    """The event's explanation in the contract's words: its stored facts, worded by the engine."""
+    return [explanation_words(fact) for fact in event.explanation]
+
+
+def explanations_of(events) -> dict[str, list[dict]]:
+    return {event.id: explanation_of(event) for event in events}

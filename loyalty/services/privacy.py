@@ -86,7 +86,7 @@ def export(session: Session, member_id: str, now: datetime) -> dict:
         raise NotFound(f"No member {member_id}.")
     event_ids = select(Event.id).where(Event.member_id == member_id)
     events = session.scalars(select(Event).where(Event.member_id == member_id).order_by(Event.recorded_at)).all()
-    explained = explanations_of(session, events)
+    explained = explanations_of(events)
     return {
         "exported_at": now,
         "member": _row(member),

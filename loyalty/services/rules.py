@@ -2,9 +2,8 @@
 
 A version's text is immutable, so its compiled ``Program`` is cached per
 process by content hash (a version number names different texts in two
-databases), and so is its explanation dictionary, by its own digest; *which*
-version is active is always read from the database, so every process
-switches together on publish or rollback.
+databases); *which* version is active is always read from the database, so
+every process switches together on publish or rollback.
 """
 
 import hashlib
@@ -18,10 +17,8 @@ from loyalty import clock
 from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
-from loyalty.services import explanations
 
 _compiled: dict[str, Program] = {}
-_dictionaries: dict[str, bytes] = {}
 _compiled_lock = Lock()
 MAX_VERSION = 2**31 - 1
 
@@ -30,7 +27,6 @@ MAX_VERSION = 2**31 - 1
 class ActiveRules:
     version: int
     program: Program
-    explanation_dictionary: bytes | None = None  # what its events' explanations are packed against
 
 
 def compile_rules(text: str, filename: str = "program.yaml") -> Program:
@@ -48,19 +44,18 @@ def active_version_number(session: Session) -> int | None:
 
 #: Read on every request that applies rules, so built once; the API reads it with the caller's key.
 ACTIVE_VERSION_SQL = (
-    "SELECT a.version, v.content_hash, v.dictionary_digest FROM rules_activations a"
+    "SELECT a.version, v.content_hash FROM rules_activations a"
     " JOIN rules_versions v ON v.version = a.version ORDER BY a.id DESC LIMIT 1"
 )
 ACTIVE_VERSION = text(ACTIVE_VERSION_SQL)
 
 
-def active_rules(session: Session, active: tuple[int, str, str | None] | None = None) -> ActiveRules:
-    """The active version's rules; ``active`` is its (version, content hash, dictionary digest) if already read."""
-    version, digest, dictionary_digest = active or session.execute(ACTIVE_VERSION).first() or (None, None, None)
+def active_rules(session: Session, active: tuple[int, str] | None = None) -> ActiveRules:
+    """The active version's rules; ``active`` is its (version, content hash) if already read."""
+    version, digest = active or session.execute(ACTIVE_VERSION).first() or (None, None)
     if version is None:
         raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
-    return ActiveRules(version, _program(session, version, digest),
-                       _dictionary(session, version, dictionary_digest))
+    return ActiveRules(version, _program(session, version, digest))
 
 
 def program_for_version(session: Session, version: int) -> Program:
@@ -79,65 +74,18 @@ def _program(session: Session, version: int, digest: str) -> Program:
     return program
 
 
-def _dictionary(session: Session, version: int, digest: str | None) -> bytes | None:
-    if digest is None:
-        return None
-    dictionary = _dictionaries.get(digest)
-    if dictionary is None:
-        dictionary = explanation_dictionaries(session, [version])[version]
-        if dictionary is None or explanations.digest(dictionary) != digest:
-            raise RuntimeError(f"rules version {version}'s explanation dictionary does not match its digest")
-        with _compiled_lock:
-            _dictionaries[digest] = dictionary
-    return dictionary
-
-
-def explanation_dictionaries(session: Session, versions) -> dict[int, bytes | None]:
-    """Each version's explanation dictionary (None for one published without)."""
-    rows = session.execute(select(RulesVersion.version, RulesVersion.explanation_dictionary)
-                           .where(RulesVersion.version.in_(set(versions))))
-    return {version: dictionary for version, dictionary in rows}
-
-
 def publish(session: Session, text: str, published_by: str | None, note: str | None = None) -> RulesVersion:
-    """Validate, store as a new version with its explanation dictionary and activate it; returns the version."""
+    """Validate, store as a new version and activate it; returns the version."""
     program = compile_rules(text)
     now = clock.now()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with _compiled_lock:
         _compiled[digest] = program
     row = RulesVersion(yaml=text, content_hash=digest, published_at=now, published_by=published_by, note=note)
-    _give_dictionary(row, program)
     session.add(row)
     session.flush()
     session.add(RulesActivation(version=row.version, activated_at=now, activated_by=published_by))
     return row
-
-
-def _give_dictionary(row: RulesVersion, program: Program) -> None:
-    dictionary = explanations.build_dictionary(program, row.published_at)
-    row.explanation_dictionary, row.dictionary_digest = dictionary, explanations.digest(dictionary)
-    with _compiled_lock:
-        _dictionaries[row.dictionary_digest] = dictionary
-
-
-def add_missing_dictionaries(session: Session) -> tuple[list[int], list[int]]:
-    """Give every version published before dictionaries its own; returns (given, left without).
-
-    A version whose text no longer compiles is left without: its events stay
-    packed against the generic wording. Safe to run again.
-    """
-    given, left = [], []
-    for row in session.scalars(select(RulesVersion).where(RulesVersion.dictionary_digest.is_(None))
-                               .order_by(RulesVersion.version)):
-        try:
-            program = load_program(row.yaml, "program.yaml")
-        except RulesInvalid:
-            left.append(row.version)
-            continue
-        _give_dictionary(row, program)
-        given.append(row.version)
-    return given, left
 
 
 def activate(session: Session, version: int, activated_by: str | None) -> RulesVersion:

@@ -6,7 +6,7 @@ Create Date: 2026-11-23 23:00:00
 
 Existing items and attributes are packed as plain zlib streams, which the
 app reads as it reads explanations packed by 0009; what the app writes from
-now on is deflated against its dictionary (loyalty/models/types.py).
+now on is deflated against its dictionary (kept in migrations/packed_formats.py).
 """
 import json
 import zlib
@@ -49,8 +49,8 @@ def _zlib(value):
 
 
 def _unpacked(value):
-    """A packed value as JSON: the app's own reader knows every format it ever wrote."""
-    from loyalty.db.types import unpack_json
+    """A packed value as JSON: the frozen reader knows every format the app wrote up to 0016."""
+    from packed_formats import unpack_json
 
     return None if value is None else unpack_json(value)
 

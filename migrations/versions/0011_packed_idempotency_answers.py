@@ -5,8 +5,8 @@ Revises: 0010
 Create Date: 2026-11-24 10:00:00
 
 The columns become binary holding the UTF-8 bytes of their text (a cast the
-database does), then every stored answer is packed as the app now writes it
-(loyalty/models/idempotency.py), its fingerprint decoded from hex, and its
+database does), then every stored answer is packed as the app then wrote it
+(migrations/packed_formats.py), its fingerprint decoded from hex, and its
 member_id read from the answer, so erasure finds the answers stored before
 too. The table holds only the retention window's keys (72 h by default).
 """
@@ -49,8 +49,7 @@ def _rewrite(read: tuple[str, ...], written: tuple[str, ...], convert) -> None:
 
 def _packed(fingerprint: bytes, body: bytes | None):
     """(raw digest, packed answer, its member) from the hex digest and answer text written before."""
-    from loyalty.http.idempotency import member_of
-    from loyalty.models.idempotency import pack_answer
+    from packed_formats import member_of, pack_answer
 
     if body is None:
         return bytes.fromhex(fingerprint.decode('ascii')), None, None
@@ -60,7 +59,7 @@ def _packed(fingerprint: bytes, body: bytes | None):
 
 def _plain(fingerprint: bytes, body: bytes | None):
     """(hex digest, answer text) as UTF-8 bytes, which the cast back to text reads."""
-    from loyalty.models.idempotency import unpack_answer
+    from packed_formats import unpack_answer
 
     return bytes(fingerprint).hex().encode('ascii'), None if body is None else unpack_answer(body).encode('utf-8')
 

@@ -8,7 +8,7 @@ Adds the columns only. Versions published from now on get a dictionary; a
 release before this one cannot read explanations packed against one, so
 versions published before get theirs from ``flask --app app rules
 dictionaries``, run once no process of an older release is left. Until
-then their events are packed as before (loyalty/explanations.py).
+then their events are packed as before (migrations/packed_formats.py).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -27,8 +27,7 @@ def upgrade():
 
 def downgrade():
     """Explanations packed against a dictionary are repacked as the app read them before 0014."""
-    from loyalty.services import explanations
-    from loyalty.db.types import pack_json
+    from packed_formats import needs_dictionary, pack_json, unpack_explanation
 
     connection = op.get_bind()
     dictionaries = dict(connection.execute(
@@ -41,8 +40,8 @@ def downgrade():
                                   .where(events.c.id > last).order_by(events.c.id).limit(5000)).all()
         if not rows:
             break
-        repacked = [{'event_id': id_, 'packed': pack_json(explanations.unpack(packed, dictionaries.get(version)))}
-                    for id_, version, packed in rows if explanations.needs_dictionary(packed)]
+        repacked = [{'event_id': id_, 'packed': pack_json(unpack_explanation(packed, dictionaries.get(version)))}
+                    for id_, version, packed in rows if needs_dictionary(packed)]
         if repacked:
             connection.execute(events.update().where(events.c.id == sa.bindparam('event_id'))
                                .values(explanation=sa.bindparam('packed')), repacked)

@@ -21,7 +21,7 @@ depends_on = None
 
 
 def upgrade():
-    from loyalty.ledger.counters import fold_legacy_counters
+    from legacy_counters import fold_legacy_counters
 
     op.create_table(
         'member_days',
