@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
-from loyalty.ids import new_id
-from loyalty.ledger.entries import INSERT_ENTRIES, Posting, entry_row, write_entries
+from loyalty.ledger.entries import INSERT_ENTRIES, Posting, entry_fields, entry_row, write_entries
 from loyalty.models import Lot, Member
 
 INSERT_LOTS = Lot.__table__.insert()
@@ -75,17 +74,13 @@ def open_balances(session: Session, balances: list[tuple[str, int]], posting: Po
     """
     if not balances:
         return
-    entries = [{
-        "id": new_id("txn"), "member_id": member_id, "type": "adjust", "points": points, "balance_after": points,
-        "rule_id": None, "event_id": posting.event_id, "redemption_id": None, "reason": posting.reason,
-        "actor": posting.actor, "rules_version": posting.rules_version, "created_at": posting.now,
-        "expires_at": expires_at,
-    } for member_id, points in balances]
+    entries = [entry_fields(member_id, "adjust", points, points, posting, expires_at=expires_at)
+               for member_id, points in balances]
     connection = session.connection()
     connection.execute(INSERT_ENTRIES, entries)
-    item = Credit(points=0, rule_id=None, available_at=posting.now, expires_at=expires_at)
-    connection.execute(INSERT_LOTS, [{**_lot(member_id, posting, item, points), "points": points}
-                                     for member_id, points in balances])
+    connection.execute(INSERT_LOTS, [
+        _lot(member_id, posting, Credit(points, None, posting.now, expires_at), points)
+        for member_id, points in balances])
     members = Member.__table__
     connection.execute(
         members.update().where(members.c.id == bindparam("member"))

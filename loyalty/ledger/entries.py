@@ -42,9 +42,16 @@ def entry_row(member: Member, entry_type: str, points: int, posting: Posting, *,
         member.lifetime_earned += points
     elif entry_type in REDEEMING:
         member.lifetime_redeemed -= points
+    return entry_fields(member.id, entry_type, points, member.balance, posting, rule_id=rule_id,
+                        redemption_id=redemption_id, expires_at=expires_at)
+
+
+def entry_fields(member_id: str, entry_type: str, points: int, balance_after: int, posting: Posting, *,
+                 rule_id=None, redemption_id=None, expires_at=None) -> dict:
+    """An entry's row as written, for a balance the caller has already moved."""
     return {
-        "id": new_id("txn"), "member_id": member.id, "type": entry_type, "points": points,
-        "balance_after": member.balance, "rule_id": rule_id, "event_id": posting.event_id,
+        "id": new_id("txn"), "member_id": member_id, "type": entry_type, "points": points,
+        "balance_after": balance_after, "rule_id": rule_id, "event_id": posting.event_id,
         "redemption_id": redemption_id, "reason": posting.reason, "actor": posting.actor,
         "rules_version": posting.rules_version, "created_at": posting.now, "expires_at": expires_at,
     }
