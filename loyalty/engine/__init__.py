@@ -5,7 +5,7 @@ Pure: no database, no Flask, no clock. Time always comes in as an argument.
 
 from .errors import RuleError, RulesInvalid
 from .evaluate import Award, Evaluation, UsageIncrement, evaluate
-from .explanation import Explanation, explanation_words
+from .explanation import Explanation, explanation_words, stored_explanation
 from .facts import EventFacts, Item, MemberFacts, ReferrerFacts
 from .lifecycle import STAGES, lifecycle_stage
 from .loader import load_program, load_program_dir
@@ -33,4 +33,5 @@ __all__ = [
     "lifecycle_stage",
     "load_program",
     "load_program_dir",
+    "stored_explanation",
 ]

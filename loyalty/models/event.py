@@ -30,8 +30,8 @@ class Event(db.Model):
     items = mapped_column(JSONDocument())
     attributes = mapped_column(JSONDocument())
     rules_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    #: The engine's facts per rule (``Explanation.facts()``), put into words when read
-    #: (``loyalty.services.events``); lines recorded before 0017 keep their ``reason`` words.
+    #: The engine's facts, an object keyed by rule id (``loyalty.engine.explanation``), put into
+    #: words when read (``loyalty.services.events``).
     explanation = mapped_column(JSONDocument(binary=False), nullable=False)
     actor: Mapped[str | None] = mapped_column(String(100))
 

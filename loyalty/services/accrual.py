@@ -19,6 +19,7 @@ from loyalty.engine import (
     UsageKeys,
     evaluate,
     lifecycle_stage,
+    stored_explanation,
 )
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
@@ -141,15 +142,15 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     # The member view's reads come with the counters': the answer then needs no read after the write.
     keys = program.usage_keys(data.type, occurred_at)
     reads = read_member(session, program, member.id, now, keys.member)
-    evaluation = evaluate(program, _facts(data, occurred_at),
-                          _member_facts(session, rules, member, referrer, keys, reads.usage))
+    facts = _facts(data, occurred_at)
+    evaluation = evaluate(program, facts, _member_facts(session, rules, member, referrer, keys, reads.usage))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
         "store_id": data.store_id, "channel": data.channel,
         "items": [asdict(item) for item in data.items] or None, "attributes": data.attributes or None,
         "rules_version": rules.version, "actor": actor,
-        "explanation": [line.facts() for line in evaluation.explanation],
+        "explanation": stored_explanation(evaluation.explanation, facts),
         "refundable_points": sum(a.points for a in evaluation.awards
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,

@@ -33,7 +33,7 @@ def event_detail(session: Session, event_id: str) -> dict:
 
 def explanation_of(event: Event) -> list[dict]:
     """The event's explanation in the contract's words: its stored facts, worded by the engine."""
-    return [explanation_words(fact) for fact in event.explanation]
+    return explanation_words(event.explanation, event)
 
 
 def explanations_of(events) -> dict[str, list[dict]]:

@@ -71,8 +71,9 @@ def explanation(tier_id: str = "member", amount: int = 1250, used: int = 0) -> l
 
 
 def explanation_facts(tier_id: str = "member", amount: int = 1250, used: int = 0) -> list[dict]:
-    """The same explanation as facts: what the app stores from 0017 on."""
-    return [line.facts() for line in _evaluation(tier_id, amount, used).explanation]
+    """The same explanation as facts, a line each with all its arguments: what 0017 stored."""
+    return [{"rule_id": line.rule_id, "matched": line.matched, "points": line.points, "code": line.code,
+             "args": line.args} for line in _evaluation(tier_id, amount, used).explanation]
 
 
 def _evaluation(tier_id: str, amount: int, used: int):

@@ -169,7 +169,7 @@ def test_0017_downgrade_puts_explanations_recorded_as_facts_into_words(migration
     with db.engine.begin() as connection:
         member = insert_member(connection)
         insert_version(connection, 1)
-    upgrade(directory=MIGRATIONS)
+    upgrade(directory=MIGRATIONS, revision="0017")
     with db.engine.begin() as connection:
         connection.execute(Event.__table__.insert().values(
             **{**event_row("evt_new", member, None), "explanation": explanation_facts("gold")}))

@@ -26,6 +26,7 @@ from loyalty.engine import (
     explanation_words,
     load_program,
     reasons,
+    stored_explanation,
 )
 
 GOLDEN = json.loads((Path(__file__).resolve().parent / "fixtures" / "reason_words.json").read_text("utf-8"))
@@ -55,6 +56,21 @@ def member_of(data: dict) -> MemberFacts:
 
 def explanation_of(case: dict):
     return evaluate(PROGRAMS[case["program"]], event_of(case["event"]), member_of(case["member"])).explanation
+
+
+def assert_stored_reads_back(lines, event: EventFacts) -> dict:
+    """The explanation as stored is plain JSON that survives a round trip and reads back in its words;
+    so does every line as 0017 stored it, with all its arguments."""
+    stored = stored_explanation(lines, event)
+    assert plain_json(stored)
+    assert json.loads(json.dumps(stored)) == stored
+    assert list(stored) == [line.rule_id for line in lines]
+    assert all(fact["code"] in reasons.CODES for fact in stored.values())
+    assert explanation_words(stored, event) == [line.as_dict() for line in lines]
+    every_argument = [{"rule_id": line.rule_id, "matched": line.matched, "points": line.points,
+                       "code": line.code, "args": line.args} for line in lines]
+    assert explanation_words(every_argument, None) == [line.as_dict() for line in lines]
+    return stored
 
 
 def plain_json(value) -> bool:
@@ -88,12 +104,7 @@ def test_every_rule_explains_each_recorded_event_in_the_recorded_words(program):
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
 def test_every_line_stored_as_facts_reads_back_in_the_same_words(program):
     for case in cases_of(program):
-        for line in explanation_of(case):
-            assert plain_json(line.facts())
-            stored = json.loads(json.dumps(line.facts()))
-            assert stored == line.facts()
-            assert stored["code"] in reasons.CODES
-            assert explanation_words(stored) == line.as_dict()
+        assert_stored_reads_back(explanation_of(case), event_of(case["event"]))
 
 
 def test_the_recorded_events_give_every_reason_code():
@@ -103,18 +114,45 @@ def test_the_recorded_events_give_every_reason_code():
 
 def test_a_capped_purchase_is_stored_as_its_rate_and_the_cap_that_trimmed_it():
     demo = PROGRAMS["demo"]
-    purchase = EventFacts("purchase", datetime(2026, 11, 23, 17, tzinfo=UTC), amount=4500)
+    purchase = EventFacts("purchase", datetime(2026, 11, 23, 17, tzinfo=UTC), amount=4500, currency="USD")
     silver = MemberFacts("mem_1", "silver", usage={("cap:purchase-daily", "2026-11-23"): 1980})
-    spend = evaluate(demo, purchase, silver).explanation[0]
-    assert spend.facts() == {
-        "rule_id": "spend", "matched": True, "points": 20, "code": "cap_reached",
+    lines = evaluate(demo, purchase, silver).explanation
+    assert stored_explanation(lines, purchase)["spend"] == {
+        "matched": True, "points": 20, "code": "cap_reached",
         "args": {
-            "award": "rate", "rate": "1", "of": "amount", "amount": 4500, "currency": "USD",
-            "categories": None, "skus": None, "multiplier": "1.25", "tier": "Silver", "points": 56,
+            "award": "rate", "rate": "1", "of": "amount", "amount": 4500,
+            "multiplier": "1.25", "tier": "Silver", "points": 56,
             "caps": [{"cap": "purchase-daily", "max_points": 2000, "per": "day", "used": 1980, "awarded": 20,
                       "of": 56}],
         },
     }
+
+
+def test_a_line_stores_no_argument_twice_and_none_not_at_all():
+    demo = PROGRAMS["demo"]
+    purchase = EventFacts("purchase", datetime(2026, 11, 23, 17, tzinfo=UTC), amount=1250, currency="USD")
+    lines = evaluate(demo, purchase, MemberFacts("mem_1", None)).explanation
+    spend, window = lines[0], lines[2]
+    assert spend.args["points"] == spend.points == 12 and spend.args["categories"] is None
+    assert spend.args["currency"] == purchase.currency == "USD"
+    assert window.args["event_type"] == "purchase" and window.args["day"] == "2026-11-23"
+    assert assert_stored_reads_back(lines, purchase) == {
+        "spend": {"matched": True, "points": 12, "code": "rate",
+                  "args": {"rate": "1", "of": "amount", "amount": 1250}},
+        "coffee-bonus": {"matched": False, "points": 0, "code": "no_matching_items",
+                         "args": {"categories": ["coffee"]}},
+        "holiday-double": {"matched": False, "points": 0, "code": "outside_window",
+                           "args": {"start": "2026-12-20", "end": "2026-12-26", "timezone": "America/New_York"}},
+        "referral": {"matched": False, "points": 0, "code": "not_referred"},
+    }
+
+
+def test_an_argument_that_differs_from_the_event_is_stored():
+    demo = PROGRAMS["demo"]
+    purchase = EventFacts("purchase", datetime(2026, 11, 23, 17, tzinfo=UTC), amount=1250, currency="CAD")
+    lines = evaluate(demo, purchase, MemberFacts("mem_1", None)).explanation
+    stored = assert_stored_reads_back(lines, purchase)
+    assert stored["spend"]["args"]["currency"] == "USD"
 
 
 def test_words_are_put_together_only_when_read(monkeypatch):
@@ -129,8 +167,8 @@ def test_words_are_put_together_only_when_read(monkeypatch):
 
 
 def test_a_line_stored_in_words_before_reason_codes_keeps_its_words():
-    stored = {"rule_id": "spend", "matched": True, "points": 12, "reason": "1 point per $1 on $12.50 = 12 points"}
-    assert explanation_words(stored) == stored
+    stored = [{"rule_id": "spend", "matched": True, "points": 12, "reason": "1 point per $1 on $12.50 = 12 points"}]
+    assert explanation_words(stored, None) == stored
 
 
 @pytest.mark.parametrize(
@@ -139,8 +177,8 @@ def test_a_line_stored_in_words_before_reason_codes_keeps_its_words():
      ("referral", {"referred_points": 0, "referrer_outcome": "postponed"}), ("fixed", None)],
 )
 def test_a_code_or_arguments_this_engine_does_not_know_read_as_they_are(code, args):
-    line = {"rule_id": "later", "matched": True, "points": 3, "code": code, "args": args}
-    read = explanation_words(line)
+    line = {"matched": True, "points": 3, "code": code, "args": args}
+    [read] = explanation_words({"later": {key: line[key] for key in ("matched", "points", "code", "args")}}, None)
     assert {key: read[key] for key in ("rule_id", "matched", "points")} == {
         "rule_id": "later", "matched": True, "points": 3}
     assert read["reason"].startswith(code)
@@ -181,8 +219,4 @@ def test_any_event_is_stored_as_json_facts_that_read_back_in_its_words(
     event = EventFacts(kind, START + timedelta(minutes=minute), amount=amount, items=items, attributes=attributes)
     usage = dict.fromkeys(PROGRAMS[program].usage_keys(kind, event.occurred_at).member, used)
     member = replace(member, usage=usage)
-    for line in evaluate(PROGRAMS[program], event, member).explanation:
-        assert plain_json(line.facts())
-        stored = json.loads(json.dumps(line.facts()))
-        assert stored == line.facts()
-        assert explanation_words(stored) == line.as_dict()
+    assert_stored_reads_back(evaluate(PROGRAMS[program], event, member).explanation, event)
