@@ -356,7 +356,7 @@ def report(kind: str, r: dict) -> None:
             print(f"{'':4}{label:44}{o.rate:9.0f}{o.p50_ms:8.1f}ms{o.p99_ms:8.1f}ms{o.errors:8d}")
     rps = {name: row["rps"] for name, row in r.items() if name in names}
     if {"A", "T"} <= rps.keys():
-        print(f"A / T = {rps['A'] / rps['T']:.2f}   (target ≥ 0.5)"
+        print(f"A / T = {rps['A'] / rps['T']:.2f}   (aim ≥ 0.35)"
               + (f"      A / H = {rps['A'] / rps['H']:.2f}" if "H" in rps else ""))
     if {"A", "S", "T"} <= rps.keys():
         print(f"S / T = {rps['S'] / rps['T']:.2f}   A / S = {rps['A'] / rps['S']:.2f}"
