@@ -34,8 +34,14 @@ run: api-key
 	@echo "Serving on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) app:app
 
+## axe-core for the browser tests' accessibility checks (npm; skipped with a note when npm is missing)
+AXE := tests/node_modules/axe-core/axe.min.js
+$(AXE): tests/package.json tests/package-lock.json
+	@if command -v npm >/dev/null; then cd tests && npm ci --silent --no-audit --no-fund; \
+	else echo "NOTE: npm not found: the accessibility checks (axe-core) will be skipped."; fi
+
 ## make test: the whole suite; PostgreSQL part runs when LOYALTY_TEST_DATABASE_URL is set
-test: install
+test: install $(AXE)
 	@if [ -z "$$LOYALTY_TEST_DATABASE_URL" ]; then \
 	  echo "NOTE: LOYALTY_TEST_DATABASE_URL is not set: the PostgreSQL suite is SKIPPED (SQLite only)."; \
 	  echo "      Run 'make test-postgres' or set it, e.g. $(TEST_PG_URL)"; fi
@@ -45,7 +51,7 @@ test: install
 test-postgres:
 	LOYALTY_TEST_DATABASE_URL=$(TEST_PG_URL) $(MAKE) test
 
-test-slow: install
+test-slow: install $(AXE)
 	$(BIN)/pytest -m slow -n 2 -q
 
 ## make browser: Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser)
@@ -79,4 +85,4 @@ bench-expiry: install
 	$(BIN)/python bench/expiry.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache tests/node_modules

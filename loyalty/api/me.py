@@ -16,19 +16,23 @@ from loyalty import clock
 from loyalty.api import context
 from loyalty.api.docs import error_responses
 from loyalty.api.events import IDEMPOTENCY_HEADER
-from loyalty.api.fields import Timestamp
-from loyalty.api.ledger import TransactionQuerySchema, TransactionSchema
-from loyalty.api.rewards import RedeemInSchema, RedemptionSchema, RewardListSchema, RewardSchema, redeem_for
-from loyalty.api.schemas import MemberSchema, page_schema
+from loyalty.api.ledger import TransactionQuerySchema
+from loyalty.api.me_schemas import (
+    ActivityPageSchema,
+    MeSchema,
+    MyRedemptionPageSchema,
+    MyRedemptionSchema,
+    MyRewardListSchema,
+)
+from loyalty.api.rewards import RedeemInSchema, redeem_for
+from loyalty.api.schemas import PageQuerySchema
 from loyalty.http.auth import current_principal, requires_member
-from loyalty.services import customer, history, redemptions
-from loyalty.services.member_view import member_view
+from loyalty.services import customer, customer_account, redemptions
 
 blp = Blueprint("me", __name__, url_prefix="/v1/me",
                 description="The customer's own account (widget tokens only)")
 
-INCLUDES = ("rewards", "transactions")
-RECENT_ACTIVITY = 10
+INCLUDES = ("rewards", "transactions", "redemptions")
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
@@ -36,36 +40,13 @@ CORS_HEADERS = {
 }
 
 
-class ActivitySchema(TransactionSchema):
-    description = ma.fields.String(metadata={"description": "Plain words for the customer."})
-    detail = ma.fields.String(allow_none=True, metadata={
-        "description": "How the rules computed an award (the event's explanation), or an adjustment's reason."})
-    occurred_at = Timestamp(metadata={"description": "When the customer did it: the event's time, else created_at."})
-
-
-ActivityPageSchema = page_schema(ActivitySchema, "ActivityPageSchema")
-
-
-class ProgramNameSchema(ma.Schema):
-    name = ma.fields.String()
-    currency = ma.fields.String()
-
-
-class MeSchema(MemberSchema):
-    program = ma.fields.Nested(ProgramNameSchema)
-    rewards = ma.fields.List(ma.fields.Nested(RewardSchema), metadata={
-        "description": "With include=rewards: the catalog with eligible and ineligible_reason."})
-    transactions = ma.fields.Nested(ActivityPageSchema, metadata={
-        "description": f"With include=transactions: the {RECENT_ACTIVITY} latest entries, as /v1/me/transactions."})
-
-
 class MeQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
     include = DelimitedList(ma.fields.String(validate=validate.OneOf(INCLUDES)), load_default=list,
-                            metadata={"description": "Comma-separated: rewards,transactions. The widget's "
-                                                     "first render is this one request."})
+                            metadata={"description": "Comma-separated: rewards,transactions,redemptions. The "
+                                                     "widget's first render is this one request."})
 
 
 def signed_in_member():
@@ -101,16 +82,10 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     @error_responses(blp)
     def get(self, query):
-        """The member, and with ?include=rewards,transactions all the widget shows, in one request."""
-        session, rules, now = context.session(), context.rules(), clock.now()
-        member = signed_in_member()
-        view = member_view(session, rules.program, member, now)
-        view["program"] = {"name": rules.program.name, "currency": rules.program.currency}
-        if "rewards" in query["include"]:
-            view["rewards"] = redemptions.reward_catalog(session, rules, member, now)
-        if "transactions" in query["include"]:
-            view["transactions"] = _activity_page(member.id, RECENT_ACTIVITY, None, None)
-        return view
+        """The member with how to earn more and what expires next; with ?include=rewards,transactions,redemptions
+        all the widget shows, in one request."""
+        return customer_account.account(context.session(), context.rules(), signed_in_member(), clock.now(),
+                                        set(query["include"]))
 
 
 @blp.route("/transactions")
@@ -121,14 +96,14 @@ class MyTransactions(MethodView):
     @error_responses(blp)
     def get(self, query):
         """The member's ledger, newest first, each entry in plain words."""
-        member = signed_in_member()
-        return _activity_page(member.id, query["limit"], query["cursor"], query.get("type"))
+        return customer_account.activity_page(context.session(), context.rules(), signed_in_member().id,
+                                              query["limit"], query["cursor"], query.get("type"))
 
 
 @blp.route("/rewards")
 class MyRewards(MethodView):
     @requires_member
-    @blp.response(200, RewardListSchema)
+    @blp.response(200, MyRewardListSchema)
     @error_responses(blp)
     def get(self):
         """The catalog, with whether this member can redeem each reward now and why not."""
@@ -140,18 +115,20 @@ class MyRewards(MethodView):
 @blp.route("/redemptions")
 class MyRedemptions(MethodView):
     @requires_member
+    @blp.arguments(PageQuerySchema(), location="query")
+    @blp.response(200, MyRedemptionPageSchema)
+    @error_responses(blp)
+    def get(self, query):
+        """The member's redemptions, newest first: each code with its reward, status and expiry."""
+        return customer_account.redemption_page(context.session(), context.rules(), signed_in_member().id,
+                                                query["limit"], query["cursor"])
+
+    @requires_member
     @blp.arguments(RedeemInSchema())
-    @blp.response(201, RedemptionSchema)
+    @blp.response(201, MyRedemptionSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @error_responses(blp, 400, 404, 409, 413, 502)
     def post(self, data):
         """Spend the member's points on a reward; the answer holds the code to show at the till."""
-        member = signed_in_member()
-        return redeem_for(member.id, data["reward_id"])
-
-
-def _activity_page(member_id: str, limit: int, cursor: str | None, entry_type: str | None) -> dict:
-    session = context.session()
-    page, next_cursor = history.entries(session, member_id, limit, cursor, entry_type)
-    return {"data": customer.activity(session, context.rules().program, member_id, page),
-            "next_cursor": next_cursor}
+        return redeem_for(signed_in_member().id, data["reward_id"], MyRedemptionSchema,
+                          lambda redemption: customer_account.with_reward_name(context.rules(), redemption))

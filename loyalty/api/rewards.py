@@ -89,13 +89,15 @@ def stripe_gateway():
     return gateway_for(current_app.config)
 
 
-def redeem_for(member_id: str, reward_id: str):
-    """The one redemption path, shared by the till's and the widget's endpoints."""
+def redeem_for(member_id: str, reward_id: str, schema=None, shown=None):
+    """The one redemption path, shared by the till's and the widget's endpoints: the widget answers with a
+    ``schema`` of its own, the redemption ``shown`` as its customer sees it."""
     def work():
-        return redemptions.redeem(context.session(), context.rules(), member_id, reward_id,
-                                  context.actor(), clock.now(), stripe_gateway()).redemption
+        redemption = redemptions.redeem(context.session(), context.rules(), member_id, reward_id,
+                                        context.actor(), clock.now(), stripe_gateway()).redemption
+        return redemption if shown is None else shown(redemption)
 
-    return write(201, RedemptionSchema, work)
+    return write(201, schema or RedemptionSchema, work)
 
 
 @blp.route("/rewards")

@@ -188,6 +188,10 @@ class Program:
     def tier(self, tier_id: str) -> Tier:
         return self._tiers_by_id[tier_id]
 
+    @property
+    def tier_names(self) -> dict[str, str]:
+        return {tier.id: tier.name for tier in self.tiers}
+
     def tier_for_points(self, qualifying_points: int) -> Tier:
         reached = self.tiers[0]
         for tier in self.tiers:

@@ -1,7 +1,9 @@
 """The reward catalog: what members can spend points on, read from the `rewards:` section."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from .checker import Checker, suggestion
@@ -35,16 +37,25 @@ class Reward:
     code_valid_days: int = DEFAULT_CODE_VALID_DAYS
     stripe: bool = False
 
-    def unavailable_reason(self, tier_id: str, now: datetime, timezone: ZoneInfo) -> str | None:
-        """Why a member of ``tier_id`` cannot redeem this now, before balance and stock."""
+    def unavailable_reason(self, tier_id: str, now: datetime, timezone: ZoneInfo,
+                           tier_names: Mapping[str, str] = MappingProxyType({})) -> str | None:
+        """Why a member of ``tier_id`` cannot redeem this now, before balance and stock, in words a
+        customer reads: tiers by their names (``tier_names``: id → name), days spelled out."""
         today = now.astimezone(timezone).date()
         if self.available_from and today < self.available_from:
-            return f"Available from {self.available_from}."
+            return f"Available from {_day(self.available_from)}."
         if self.available_until and today > self.available_until:
-            return f"No longer available: the offer ended on {self.available_until}."
+            return f"No longer available: the offer ended on {_day(self.available_until)}."
         if self.tiers and tier_id not in self.tiers:
-            return f"Only for {', '.join(self.tiers)} members."
+            names = [tier_names.get(tier, tier) for tier in self.tiers]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            return f"Only for {listed} members."
         return None
+
+
+def _day(day: date) -> str:
+    """2026-12-20 → "December 20, 2026"."""
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def read_rewards(c: Checker, node, currency: str, tier_ids: set[str]) -> tuple[Reward, ...] | None:

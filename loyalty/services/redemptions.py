@@ -64,7 +64,8 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
     if member.status != "active":
         raise MemberInactive(f"Member {member.id} is {member.status}.")
     tier_review.review_member(session, program, member, now)  # an ended hold no longer opens rewards
-    reason = reward.unavailable_reason(current_tier(program, member).id, now, program.timezone)
+    reason = reward.unavailable_reason(current_tier(program, member).id, now, program.timezone,
+                                      program.tier_names)
     if reason:
         raise RewardUnavailable(reason, {"reward_id": reward.id})
     redemption_id = new_id("rdm")
@@ -220,7 +221,8 @@ def ineligibility(program: Program, reward: Reward, member: Member, spendable: i
                   now: datetime) -> str | None:
     if member.status != "active":
         return f"The membership is {member.status}."
-    reason = reward.unavailable_reason(current_tier(program, member).id, now, program.timezone)
+    reason = reward.unavailable_reason(current_tier(program, member).id, now, program.timezone,
+                                      program.tier_names)
     if reason:
         return reason
     if remaining == 0:

@@ -49,9 +49,14 @@ def test_availability_is_checked_on_the_program_calendar():
     ny = load_program(text).timezone
     assert cookie.available_from == date(2026, 12, 20)
     assert cookie.unavailable_reason("gold", datetime(2026, 12, 20, 4, 59, tzinfo=UTC), ny) == (
-        "Available from 2026-12-20.")
+        "Available from December 20, 2026.")
     assert cookie.unavailable_reason("gold", datetime(2026, 12, 20, 5, 0, tzinfo=UTC), ny) is None
+    assert cookie.unavailable_reason("gold", datetime(2026, 12, 27, 5, 0, tzinfo=UTC), ny) == (
+        "No longer available: the offer ended on December 26, 2026.")
     assert cookie.unavailable_reason("silver", datetime(2026, 12, 21, tzinfo=UTC), ny) == "Only for gold members."
+    names = load_program(text).tier_names
+    assert cookie.unavailable_reason("silver", datetime(2026, 12, 21, tzinfo=UTC), ny, names) == (
+        "Only for Gold members.")
 
 
 @pytest.mark.parametrize("block, fragment, message", [

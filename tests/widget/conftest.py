@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
+AXE = ROOT / "tests" / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
@@ -60,9 +61,9 @@ class MerchantSite:
         return response(environ, start_response)
 
     def page(self, path: str, widget_origin: str, token: str, css: str = "", body: str = "",
-             auto: bool = True) -> str:
-        """A merchant page embedding the widget with the two documented lines."""
-        attrs = f'data-loyalty-widget data-token="{token}"' if auto else ""
+             auto: bool = True, attrs: str = "") -> str:
+        """A merchant page embedding the widget with the two documented lines (``attrs``: more data-*)."""
+        attrs = f'data-loyalty-widget data-token="{token}" {attrs}' if auto else ""
         self.pages[path] = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Shop</title><style>{css}</style></head>
@@ -132,3 +133,21 @@ def shoot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def axe():
+    """axe(page) → the serious and critical accessibility violations axe-core finds on the page, the
+    widget's Shadow DOM included, as [(rule id, impact, [where])]; ``make test`` installs axe-core with npm."""
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed: run `make test` (it runs `npm ci` in tests/)")
+
+    def check(tab) -> list[tuple[str, str, list]]:
+        tab.add_script_tag(path=str(AXE))
+        found = tab.evaluate("""async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => [v.id, v.impact, v.nodes.map(n => n.target)]);
+        }""")
+        return [violation for violation in found if violation[1] in ("serious", "critical")]
+
+    return check

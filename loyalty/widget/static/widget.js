@@ -1,10 +1,13 @@
 /* Loyalty customer widget. Embed:
  *   <script src="https://LOYALTY-HOST/widget.js" defer></script>
  *   <div data-loyalty-widget data-token="WIDGET-TOKEN"></div>
- * JS: LoyaltyWidget.mount(el, {token, apiBase, locale}) → widget with refresh(), setToken(t), on(name, fn);
+ * Options (data-* attributes, or LoyaltyWidget.mount(el, {...})): token, api-base, mode ("inline" or
+ * "launcher": a floating button opening the panel as a dialog), locale, strings (JSON of messages to
+ * replace, see LoyaltyWidget.messages), referral-url (a link with {code}), brand, brand-text, font, radius.
+ * JS: the widget has refresh(), setToken(t), on(name, fn), open(), close();
  * LoyaltyWidget.on(name, fn) and LoyaltyWidget.refresh() for every widget on the page.
  * Events: loaded, redeemed, unauthorized, error (also DOM events "loyalty:<name>" on the element).
- * Theme: --loyalty-brand, --loyalty-brand-text, --loyalty-font, --loyalty-radius. */
+ * Theme: --loyalty-brand, --loyalty-brand-text, --loyalty-font, --loyalty-radius (or the attributes). */
 (function () {
   'use strict';
   if (window.LoyaltyWidget) return;
@@ -13,14 +16,24 @@
   var T = {
     title: 'Your rewards', hi: 'Hi, {name}', loading: 'Loading your points…', points: 'points', point: 'point',
     balance: 'Points balance', pending: '{n} pending', tier: 'Tier', toNext: '{n} to {tier}',
-    top: 'You have reached the top tier', progress: 'Progress to {tier}',
-    expiring: 'Expiring soon', expires: '{n} expire on {date}',
+    top: 'You have reached the top tier', progress: 'Progress to {tier}', heldUntil: '{tier} is yours until {date}',
+    tiers: 'What each tier gives', tierGives: '{m}× points on purchases', tierFrom: 'from {n} qualifying points',
+    current: 'your tier',
+    expiring: 'Expiring points', expires: '{n} expire on {date}', noExpiry: 'None of your points are due to expire.',
+    earn: 'Ways to earn', perDollar: '{n} per {unit} spent', fixed: '{n}', left: '{n} of {of} left {period}',
+    leftOnly: '{n} left {period}', window: '{from} to {until}', windowFrom: 'From {from}', windowUntil: 'Until {until}', noneLeft: 'Done {period}, thank you', addBirthday: 'add your birthday to get it',
+    periods: {day: 'today', week: 'this week', calendar_month: 'this month', calendar_year: 'this year', member: ''},
+    mine: 'My rewards', noMine: 'Rewards you redeem appear here with their codes.',
+    status: {issued: 'Unused', completed: 'Used', expired: 'Expired', voided: 'Cancelled'},
+    copyCode: 'Copy code {code}', share: 'Share', shareLink: 'Share your invite link', linkCopied: 'Link copied',
+    open: 'Rewards', openLabel: 'Open your rewards: {n}', close: 'Close',
     rewards: 'Rewards', redeem: 'Redeem', redeemLabel: 'Redeem {name} for {n}',
     confirm: 'Redeem {name} for {n}?', yes: 'Yes, redeem', no: 'Cancel', working: 'Redeeming…',
     codeTitle: 'Your code', codeHelp: 'Show this code at the till.', validUntil: 'Valid until {date}',
     done: 'Done', redeemed: 'Redeemed {name}. Your code is {code}.',
     activity: 'Recent activity', noActivity: 'No activity yet.',
     referral: 'Invite a friend', referralHelp: 'Share your code: you both earn points.',
+    referralYou: 'Share your code: you get {n} when a friend makes a first purchase.',
     copy: 'Copy', copied: 'Copied', copyLabel: 'Copy referral code {code}',
     signin: 'Your session has ended. Please sign in again.', failed: 'Something went wrong loading your points.',
     retry: 'Try again',
@@ -33,11 +46,12 @@
   };
   var CSS = ':host{all:initial!important;display:block!important;visibility:visible!important;' +
     'clear:both!important;contain:content!important}' +
+    ':host([data-mode=launcher]){contain:none!important}' +
     '*{box-sizing:border-box;margin:0;padding:0}' +
     '[hidden]{display:none!important}' +
-    '.w{--b:var(--loyalty-brand,#2f6b4f);--r:var(--loyalty-radius,12px);' +
-    'font:15px/1.45 var(--loyalty-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);color:#1f2328;' +
-    'background:#fff;border:1px solid #d8dde3;border-radius:var(--r);padding:16px;max-width:100%;min-width:0;' +
+    '.w,.launch{--b:var(--loyalty-brand,#2f6b4f);--r:var(--loyalty-radius,12px);' +
+    'font:15px/1.45 var(--loyalty-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif)}' +
+    '.w{color:#1f2328;background:#fff;border:1px solid #d8dde3;border-radius:var(--r);padding:16px;max-width:100%;min-width:0;' +
     'overflow-wrap:anywhere;text-align:left}' +
     'h2{font-size:1.15em;margin-bottom:12px}h3{font-size:.8em;text-transform:uppercase;letter-spacing:.06em;' +
     'color:#57606a;margin:18px 0 6px}' +
@@ -58,7 +72,15 @@
     '.card{border:2px solid var(--b);border-radius:var(--r);padding:12px;margin:12px 0}.card h3{margin-top:0}' +
     '.alert{color:#b42318;font-size:.9em;flex-basis:100%}.row{display:flex;gap:8px;flex-wrap:wrap;align-items:center}' +
     '.ref{font:700 1.2em ui-monospace,Menlo,Consolas,monospace;letter-spacing:.08em}' +
-    '.sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
+    '.sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
+    '.tag{font-size:.8em;font-weight:600;border-radius:99px;padding:2px 8px;background:#eef0f2;color:#1f2328}' +
+    '.tag.issued{background:#dafbe1;color:#116329}.dim{opacity:.7}' +
+    '.launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;box-shadow:0 4px 14px rgba(0,0,0,.25);' +
+    'border-radius:99px;padding:12px 18px}' +
+    '.dlg{position:fixed;inset:0;z-index:2147483001;background:rgba(0,0,0,.45);display:flex;' +
+    'align-items:flex-end;justify-content:flex-end;padding:16px}' +
+    '.dlg>.w{width:420px;max-height:calc(100vh - 32px);overflow:auto;position:relative}' +
+    '.x{position:absolute;top:8px;right:8px}';
   var widgets = [], everywhere = {};
 
   function fill(text, vars) {
@@ -85,23 +107,61 @@
     return Array.prototype.map.call(a, function (b) { return (b + 256).toString(16).slice(1); }).join('');
   }
 
+  function merged(base, extra) {
+    var out = {};
+    Object.keys(base).forEach(function (k) { out[k] = base[k]; });
+    Object.keys(extra || {}).forEach(function (k) {
+      out[k] = base[k] && typeof base[k] === 'object' ? merged(base[k], extra[k]) : extra[k];
+    });
+    return out;
+  }
+
+  function option(el, opts, name) {
+    var key = name.replace(/-(\w)/g, function (_, c) { return c.toUpperCase(); });
+    return opts[key] != null ? opts[key] : el.getAttribute('data-' + name);
+  }
+
+  var THEME = {brand: '--loyalty-brand', 'brand-text': '--loyalty-brand-text', font: '--loyalty-font',
+    radius: '--loyalty-radius'};
+
   function Widget(el, opts) {
     opts = opts || {};
+    var self = this, strings = option(el, opts, 'strings');
+    if (typeof strings === 'string') { try { strings = JSON.parse(strings); } catch (e) { strings = null; } }
+    this.t = merged(T, strings);
     this.el = el;
-    this.token = opts.token || el.getAttribute('data-token') || '';
-    this.base = (opts.apiBase || el.getAttribute('data-api-base') || BASE).replace(/\/$/, '');
-    this.locale = opts.locale || el.getAttribute('data-locale') || navigator.language || 'en';
+    this.token = option(el, opts, 'token') || '';
+    this.base = (option(el, opts, 'api-base') || BASE).replace(/\/$/, '');
+    this.locale = option(el, opts, 'locale') || navigator.language || 'en';
+    this.launcher = option(el, opts, 'mode') === 'launcher';
+    if (this.launcher) el.setAttribute('data-mode', 'launcher'); // the host then lets the button float
+    this.referralUrl = option(el, opts, 'referral-url');
     this.handlers = {};
     this.state = {};
+    Object.keys(THEME).forEach(function (name) {
+      var value = option(el, opts, name);
+      if (value) el.style.setProperty(THEME[name], value);
+    });
     this.root = el.shadowRoot || el.attachShadow({mode: 'open'});
     this.root.innerHTML = '';
     this.root.appendChild(h('style', {text: CSS}));
-    this.box = this.root.appendChild(h('section', {cls: 'w', 'aria-label': T.title}));
+    this.box = h('section', {cls: 'w', 'aria-label': this.t.title});
+    if (this.launcher) {
+      this.button = this.root.appendChild(h('button', {type: 'button', cls: 'launch', 'aria-haspopup': 'dialog',
+        'aria-expanded': 'false', onclick: function () { self.open(); }, text: this.t.open}));
+      this.dialog = this.root.appendChild(h('div', {cls: 'dlg', hidden: true, onclick: function (e) {
+        if (e.target === self.dialog) self.close();
+      }}, [this.box]));
+      this.box.setAttribute('role', 'dialog');
+      this.box.setAttribute('aria-modal', 'true');
+      this.dialog.addEventListener('keydown', function (e) { self.trap(e); });
+    } else this.root.appendChild(this.box);
     this.live = this.root.appendChild(h('div', {cls: 'sr', role: 'status', 'aria-live': 'polite'}));
     var nf = new Intl.NumberFormat(this.locale);
     var df = new Intl.DateTimeFormat(this.locale, {year: 'numeric', month: 'long', day: 'numeric'});
     this.num = function (n) { return nf.format(n); };
     this.date = function (s) { return df.format(new Date(s)); };
+    this.day = function (s) { return df.format(new Date(s + 'T12:00:00')); }; // a calendar day, as it is
   }
 
   Widget.prototype = {
@@ -114,7 +174,35 @@
       this.el.dispatchEvent(new CustomEvent('loyalty:' + name, {detail: detail, bubbles: true, composed: true}));
     },
     setToken: function (token) { this.token = token; return this.refresh(); },
-    pts: function (n) { return this.num(n) + ' ' + (Math.abs(n) === 1 ? T.point : T.points); },
+    pts: function (n) { return this.num(n) + ' ' + (Math.abs(n) === 1 ? this.t.point : this.t.points); },
+
+    open: function () {
+      if (!this.launcher) return;
+      this.dialog.hidden = false;
+      this.button.setAttribute('aria-expanded', 'true');
+      var first = this.focusables()[0];
+      if (first) first.focus();
+    },
+    close: function () {
+      if (!this.launcher) return;
+      if (this.issued) { this.issued = null; this.render(); } // the code stays under My rewards
+      this.dialog.hidden = true;
+      this.button.setAttribute('aria-expanded', 'false');
+      this.button.focus();
+    },
+    focusables: function () {
+      return Array.prototype.filter.call(this.box.querySelectorAll('button,[href],[tabindex]'), function (el) {
+        return !el.disabled && el.getAttribute('tabindex') !== '-1';
+      });
+    },
+    trap: function (e) {
+      if (e.key === 'Escape') { e.preventDefault(); this.close(); return; }
+      if (e.key !== 'Tab') return;
+      var all = this.focusables(), first = all[0], last = all[all.length - 1], at = this.root.activeElement;
+      if (!first) { e.preventDefault(); return; }
+      if (e.shiftKey && (at === first || !this.box.contains(at))) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && (at === last || !this.box.contains(at))) { e.preventDefault(); first.focus(); }
+    },
 
     api: function (method, path, body, key) {
       var headers = {Authorization: 'Bearer ' + this.token, Accept: 'application/json'};
@@ -133,12 +221,23 @@
       });
     },
 
+    load: function () {
+      var self = this;
+      return this.api('GET', '/v1/me?include=rewards,transactions,redemptions').then(function (me) {
+        self.me = me;
+        if (self.launcher) {
+          self.button.textContent = self.t.open + ' · ' + self.pts(me.points.balance);
+          self.button.setAttribute('aria-label', fill(self.t.openLabel, {n: self.pts(me.points.balance)}));
+        }
+        return me;
+      });
+    },
+
     refresh: function () {
       var self = this;
       if (!this.token) return Promise.resolve(this.signin());
-      if (!this.me) this.show([h('p', {role: 'status', text: T.loading})], true);
-      return this.api('GET', '/v1/me?include=rewards,transactions').then(function (me) {
-        self.me = me;
+      if (!this.me) this.show([h('p', {role: 'status', text: this.t.loading})], true);
+      return this.load().then(function (me) {
         self.render();
         self.emit('loaded', me);
         return me;
@@ -148,41 +247,48 @@
     fail: function (e) {
       if (e.status === 401) return this.signin(e);
       var self = this;
-      this.show([h('p', {role: 'alert', text: T.failed}),
-        h('button', {type: 'button', onclick: function () { self.me = null; self.refresh(); }, text: T.retry})]);
+      this.show([h('p', {role: 'alert', text: this.t.failed}),
+        h('button', {type: 'button', onclick: function () { self.me = null; self.refresh(); }, text: this.t.retry})]);
       this.emit('error', {status: e.status, code: e.code, message: e.message});
     },
 
     signin: function (e) {
       this.me = null;
-      this.show([h('p', {role: 'alert', cls: 'signin', text: T.signin})]);
+      this.show([h('p', {role: 'alert', cls: 'signin', text: this.t.signin})]);
       this.emit('unauthorized', {status: 401, reason: e && e.code});
     },
 
     show: function (kids, busy) {
+      var self = this;
       this.box.textContent = '';
       this.box.setAttribute('aria-busy', busy ? 'true' : 'false');
+      if (this.launcher) {
+        this.box.appendChild(h('button', {type: 'button', cls: 'ghost x', 'aria-label': this.t.close,
+          onclick: function () { self.close(); }, text: '×'}));
+      }
       kids.forEach(function (k) { if (k) this.box.appendChild(k); }, this);
     },
 
     render: function (focus) {
-      var me = this.me, p = me.points, self = this;
+      var me = this.me, p = me.points, t = this.t;
       this.show([
-        h('h2', {text: me.first_name ? fill(T.hi, {name: me.first_name}) : (me.program && me.program.name) || T.title}),
+        h('h2', {id: 'w-title', text: me.first_name ? fill(t.hi, {name: me.first_name}) : (me.program && me.program.name) || t.title}),
         h('div', {cls: 'balance'}, [
-          h('p', {cls: 'muted', id: 'bal-l', text: T.balance}),
+          h('p', {cls: 'muted', id: 'bal-l', text: t.balance}),
           h('p', {cls: 'big', 'aria-labelledby': 'bal-l', 'data-balance': String(p.balance), text: this.pts(p.balance)}),
-          p.pending ? h('p', {cls: 'muted', text: fill(T.pending, {n: this.pts(p.pending)})}) : null
+          p.pending ? h('p', {cls: 'muted', text: fill(t.pending, {n: this.pts(p.pending)})}) : null,
+          h('p', {cls: 'muted next-expiry', text: me.next_expiry ? fill(t.expires, {n: this.pts(me.next_expiry.points),
+            date: this.date(me.next_expiry.expires_at)}) : t.noExpiry})
         ]),
-        this.tier(me.tier),
-        p.expiring_soon && p.expiring_soon.length ? this.section('exp', T.expiring, h('ul', {}, p.expiring_soon.map(function (x) {
-          return h('li', {text: fill(T.expires, {n: self.pts(x.points), date: self.date(x.expires_at)})});
-        }))) : null,
         this.issued ? this.codeCard(this.issued) : null,
-        this.section('rw', T.rewards, h('ul', {cls: 'rewards'}, (me.rewards || []).map(this.reward, this))),
-        this.section('act', T.activity, this.activity((me.transactions || {}).data || [])),
-        me.referral_code ? this.referral(me.referral_code) : null
+        this.tier(me.tier, (me.program || {}).tiers || []),
+        this.section('earn', t.earn, this.ways(me.ways_to_earn || [], me)),
+        this.section('rw', t.rewards, h('ul', {cls: 'rewards'}, (me.rewards || []).map(this.reward, this))),
+        this.section('mine', t.mine, this.mine(((me.redemptions || {}).data) || [])),
+        this.section('act', t.activity, this.activity((me.transactions || {}).data || [])),
+        me.referral_code ? this.referral(me.referral_code, me.ways_to_earn || []) : null
       ]);
+      if (this.launcher) this.box.setAttribute('aria-labelledby', 'w-title');
       if (focus) { var f = this.root.querySelector(focus); if (f) f.focus(); }
     },
 
@@ -190,34 +296,66 @@
       return h('section', {'aria-labelledby': id}, [h('h3', {id: id, text: title}), body]);
     },
 
-    tier: function (t) {
-      if (!t) return null;
-      var next = t.next, kids = [h('p', {cls: 'tier', text: t.name})];
+    tier: function (tr, levels) {
+      if (!tr) return null;
+      var t = this.t, self = this, next = tr.next, kids = [h('p', {cls: 'tier', text: tr.name})];
       if (next) {
-        var done = t.qualifying_points || 0, pct = Math.max(0, Math.min(100, Math.round(100 * done / (done + next.points_needed || 1))));
+        var done = tr.qualifying_points || 0, pct = Math.max(0, Math.min(100, Math.round(100 * done / (done + next.points_needed || 1))));
         kids.push(h('div', {cls: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
-          'aria-valuenow': String(pct), 'aria-label': fill(T.progress, {tier: next.name})},
+          'aria-valuenow': String(pct), 'aria-label': fill(t.progress, {tier: next.name})},
           [h('div', {style: 'width:' + pct + '%'})]));
-        kids.push(h('p', {cls: 'muted to-next', text: fill(T.toNext, {n: this.pts(next.points_needed), tier: next.name})}));
-      } else kids.push(h('p', {cls: 'muted', text: T.top}));
-      return this.section('tr', T.tier, h('div', {}, kids));
+        kids.push(h('p', {cls: 'muted to-next', text: fill(t.toNext, {n: this.pts(next.points_needed), tier: next.name})}));
+      } else kids.push(h('p', {cls: 'muted', text: t.top}));
+      if (tr.expires_at) kids.push(h('p', {cls: 'muted held', text: fill(t.heldUntil, {tier: tr.name, date: this.date(tr.expires_at)})}));
+      if (levels.length > 1) {
+        kids.push(h('details', {}, [h('summary', {text: t.tiers}), h('ul', {cls: 'tiers'}, levels.map(function (l) {
+          return h('li', {cls: l.id === tr.id ? '' : 'dim'}, [h('strong', {text: l.name + (l.id === tr.id ? ' (' + t.current + ')' : '')}),
+            h('span', {cls: 'muted', text: fill(t.tierGives, {m: self.num(l.multiplier)}) + ', ' + fill(t.tierFrom, {n: self.num(l.qualifying_points)})})]);
+        }))]));
+      }
+      return this.section('tr', t.tier, h('div', {}, kids));
+    },
+
+    ways: function (ways, me) {
+      var t = this.t, self = this;
+      return h('ul', {cls: 'ways'}, ways.map(function (w) {
+        var what = w.points_per_dollar != null ? fill(t.perDollar, {n: self.pts(w.points_per_dollar), unit: self.unit(me)})
+          : w.points != null ? self.pts(w.points) : '', period = t.periods[w.period] || '', note = '';
+        if (w.remaining === 0) note = fill(t.noneLeft, {period: period});
+        else if (w.remaining != null) note = fill(w.limit ? t.left : t.leftOnly, {n: self.num(w.remaining), of: w.limit, period: period});
+        if (w.action === 'birthday' && !me.birthday && w.remaining !== 0) note = t.addBirthday;
+        if (w.from || w.until) {
+          note = fill(w.from && w.until ? t.window : w.from ? t.windowFrom : t.windowUntil,
+            {from: w.from && self.day(w.from), until: w.until && self.day(w.until)}) + (note ? ' · ' + note : '');
+        }
+        return h('li', {'data-way': w.rule_id, cls: w.remaining === 0 ? 'dim' : ''}, [
+          h('div', {cls: 'grow'}, [h('strong', {text: w.title}), note ? h('div', {cls: 'muted', text: note}) : null]),
+          h('span', {cls: 'pts plus', text: what})]);
+      }));
+    },
+
+    unit: function (me) {
+      var currency = (me.program && me.program.currency) || 'USD';
+      try {
+        return new Intl.NumberFormat(this.locale, {style: 'currency', currency: currency, maximumFractionDigits: 0}).format(1);
+      } catch (e) { return '1 ' + currency; }
     },
 
     reward: function (r) {
-      var self = this, cost = this.pts(r.points_cost), st = this.state, kids;
+      var self = this, t = this.t, cost = this.pts(r.points_cost), st = this.state, kids;
       if (st.confirm === r.id) {
-        kids = [h('p', {cls: 'grow', text: fill(T.confirm, {name: r.name, n: cost})}),
+        kids = [h('p', {cls: 'grow', text: fill(t.confirm, {name: r.name, n: cost})}),
           h('div', {cls: 'row'}, [
             h('button', {type: 'button', cls: 'yes', disabled: st.busy, onclick: function () { self.redeem(r); },
-              text: st.busy ? T.working : T.yes}),
+              text: st.busy ? t.working : t.yes}),
             h('button', {type: 'button', cls: 'ghost', disabled: st.busy,
-              onclick: function () { self.state = {}; self.render('[data-reward="' + r.id + '"] button'); }, text: T.no})])];
+              onclick: function () { self.state = {}; self.render('[data-reward="' + r.id + '"] button'); }, text: t.no})])];
       } else {
         kids = [h('div', {cls: 'grow'}, [h('strong', {text: r.name}),
           h('div', {cls: 'muted', text: cost + (r.eligible || !r.ineligible_reason ? '' : ' · ' + r.ineligible_reason)})]),
-          h('button', {type: 'button', disabled: !r.eligible, 'aria-label': fill(T.redeemLabel, {name: r.name, n: cost}),
+          h('button', {type: 'button', disabled: !r.eligible, 'aria-label': fill(t.redeemLabel, {name: r.name, n: cost}),
             onclick: function () { self.state = {confirm: r.id, key: newKey()}; self.render('[data-reward="' + r.id + '"] .yes'); },
-            text: T.redeem})];
+            text: t.redeem})];
       }
       if (st.error && st.errorFor === r.id) kids.push(h('p', {cls: 'alert', role: 'alert', text: st.error}));
       return h('li', {'data-reward': r.id}, kids);
@@ -231,51 +369,71 @@
         redemption.reward_name = r.name;
         self.issued = redemption;
         self.state = {};
-        self.say(fill(T.redeemed, {name: r.name, code: redemption.code}));
+        self.say(fill(self.t.redeemed, {name: r.name, code: redemption.code}));
         self.emit('redeemed', redemption);
-        return self.api('GET', '/v1/me?include=rewards,transactions').then(function (me) { self.me = me; }, function () {})
-          .then(function () { self.render('.code'); });
+        return self.load().catch(function () {}).then(function () { self.render('.code'); });
       }, function (e) {
         if (e.status === 401) return self.signin(e);
         var network = !e.status;
         self.state = network ? {confirm: r.id, key: key} : {};
-        self.state.error = T.errors[e.code] || T.errors.other;
+        self.state.error = self.t.errors[e.code] || self.t.errors.other;
         self.state.errorFor = r.id;
         self.render('[data-reward="' + r.id + '"] button');
       });
     },
 
     codeCard: function (d) {
-      var self = this;
+      var self = this, t = this.t;
       return h('div', {cls: 'card', role: 'region', 'aria-labelledby': 'code-t'}, [
-        h('h3', {id: 'code-t', text: T.codeTitle + ': ' + d.reward_name}),
-        h('p', {cls: 'muted', text: T.codeHelp}),
-        h('output', {cls: 'code', tabindex: '-1', 'aria-label': T.codeTitle + ' ' + d.code.split('').join(' '), text: d.code}),
-        h('p', {cls: 'muted', text: fill(T.validUntil, {date: this.date(d.expires_at)})}),
-        h('button', {type: 'button', cls: 'ghost', onclick: function () { self.issued = null; self.render('.rewards button:not([disabled])'); }, text: T.done})
+        h('h3', {id: 'code-t', text: t.codeTitle + ': ' + d.reward_name}),
+        h('p', {cls: 'muted', text: t.codeHelp}),
+        h('output', {cls: 'code', tabindex: '-1', 'aria-label': t.codeTitle + ' ' + d.code.split('').join(' '), text: d.code}),
+        h('p', {cls: 'muted', text: fill(t.validUntil, {date: this.date(d.expires_at)})}),
+        h('button', {type: 'button', cls: 'ghost', onclick: function () { self.issued = null; self.render('[data-mine] button'); }, text: t.done})
       ]);
     },
 
+    mine: function (rows) {
+      if (!rows.length) return h('p', {cls: 'muted', text: this.t.noMine});
+      var self = this, t = this.t;
+      return h('ul', {cls: 'mine'}, rows.map(function (d, i) {
+        var usable = d.status === 'issued', status = h('span', {cls: 'muted', role: 'status'});
+        return h('li', {'data-mine': i === 0 ? '' : null, cls: usable ? '' : 'dim'}, [
+          h('div', {cls: 'grow'}, [h('strong', {text: d.reward_name || d.reward_id}),
+            h('div', {cls: 'ref', text: d.code}),
+            d.expires_at ? h('div', {cls: 'muted', text: fill(t.validUntil, {date: self.date(d.expires_at)})}) : null]),
+          h('span', {cls: 'tag ' + d.status, text: t.status[d.status] || d.status}),
+          usable ? h('button', {type: 'button', cls: 'ghost', 'aria-label': fill(t.copyCode, {code: d.code}),
+            onclick: function () { self.copy(d.code).then(function () { status.textContent = t.copied; }); }, text: t.copy}) : null,
+          status]);
+      }));
+    },
+
     activity: function (rows) {
-      if (!rows.length) return h('p', {cls: 'muted', text: T.noActivity});
+      if (!rows.length) return h('p', {cls: 'muted', text: this.t.noActivity});
       var self = this;
-      return h('ul', {cls: 'activity'}, rows.map(function (t) {
+      return h('ul', {cls: 'activity'}, rows.map(function (r) {
         return h('li', {}, [
-          h('div', {cls: 'grow'}, [h('div', {text: t.description}),
-            h('div', {cls: 'muted', text: self.date(t.occurred_at || t.created_at) + (t.detail ? ' · ' + t.detail : '')})]),
-          h('span', {cls: 'pts' + (t.points > 0 ? ' plus' : ''), text: (t.points > 0 ? '+' : '') + self.num(t.points)})
+          h('div', {cls: 'grow'}, [h('div', {text: r.description}),
+            h('div', {cls: 'muted', text: self.date(r.occurred_at || r.created_at) + (r.detail ? ' · ' + r.detail : '')})]),
+          h('span', {cls: 'pts' + (r.points > 0 ? ' plus' : ''), text: (r.points > 0 ? '+' : '') + self.num(r.points)})
         ]);
       }));
     },
 
-    referral: function (code) {
-      var self = this, status = h('span', {cls: 'muted', role: 'status'});
-      return this.section('ref', T.referral, h('div', {}, [
-        h('p', {cls: 'muted', text: T.referralHelp}),
+    referral: function (code, ways) {
+      var self = this, t = this.t, status = h('span', {cls: 'muted', role: 'status'});
+      var url = this.referralUrl ? fill(this.referralUrl, {code: encodeURIComponent(code)})
+        : location.origin + location.pathname + '?ref=' + encodeURIComponent(code);
+      var refer = ways.filter(function (w) { return w.action === 'referral' && w.points != null; })[0];
+      return this.section('ref', t.referral, h('div', {}, [
+        h('p', {cls: 'muted', text: refer ? fill(t.referralYou, {n: this.pts(refer.points)}) : t.referralHelp}),
         h('div', {cls: 'row'}, [h('span', {cls: 'ref', text: code}),
-          h('button', {type: 'button', cls: 'ghost', 'aria-label': fill(T.copyLabel, {code: code}), onclick: function () {
-            self.copy(code).then(function () { status.textContent = T.copied; });
-          }, text: T.copy}), status])]));
+          h('button', {type: 'button', cls: 'ghost share', 'aria-label': t.shareLink, onclick: function () {
+            if (navigator.share) {
+              navigator.share({title: t.referral, text: t.referralHelp + ' ' + code, url: url}).catch(function () {});
+            } else self.copy(url).then(function () { status.textContent = t.linkCopied; });
+          }, text: navigator.share ? t.share : t.copy}), status])]));
     },
 
     copy: function (text) {
@@ -284,7 +442,7 @@
       area.value = text;
       this.root.appendChild(area);
       area.select();
-      try { document.execCommand('copy'); } catch (e) { /* the code stays visible to copy by hand */ }
+      try { document.execCommand('copy'); } catch (e) { /* the text stays visible to copy by hand */ }
       area.remove();
       return Promise.resolve();
     },
