@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.widget.conftest import ARTIFACTS
 from tests.widget.test_widget_browser import CODE, demo_member, spender, token_for
 
 sync_api = pytest.importorskip("playwright.sync_api",
@@ -65,6 +66,7 @@ def test_a_member_sees_how_to_earn_redeems_and_finds_the_code_again_under_my_rew
     tumbler = page.locator('[data-reward="gold-tumbler"]')
     expect(tumbler).to_contain_text("Only for Gold members.")
     shoot(page, f"{mode}-ways-to-earn")
+    page.locator("section.w").screenshot(path=str(ARTIFACTS / f"widget-{mode}.png"))  # the panel alone, for docs/
 
     page.get_by_role("button", name="Redeem Any drink, any size for 150 points").click()
     page.get_by_role("button", name="Yes, redeem").click()
@@ -77,6 +79,9 @@ def test_a_member_sees_how_to_earn_redeems_and_finds_the_code_again_under_my_rew
         page.get_by_role("button", name=re.compile("^Open your rewards")).click()
     else:
         page.get_by_role("button", name="Done").click()
+        expect(code).to_have_count(0)
+        page.reload()  # the visitor comes back later: the code is still theirs to find
+        expect(page.locator("[data-balance]")).to_be_visible()
     expect(code).to_have_count(0)
     mine = page.locator(".mine li").first
     expect(mine).to_contain_text(shown)
@@ -84,6 +89,8 @@ def test_a_member_sees_how_to_earn_redeems_and_finds_the_code_again_under_my_rew
     expect(mine).to_contain_text("Unused")
     expect(page.get_by_role("button", name=f"Copy code {shown}")).to_be_visible()
     shoot(page, f"{mode}-my-rewards")
+    if mode == "launcher":
+        page.screenshot(path=str(ARTIFACTS / "widget-launcher-open.png"))
     page.set_viewport_size({"width": 360, "height": 780})
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shoot(page, f"{mode}-360")

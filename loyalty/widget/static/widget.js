@@ -21,7 +21,7 @@
     current: 'your tier',
     expiring: 'Expiring points', expires: '{n} expire on {date}', noExpiry: 'None of your points are due to expire.',
     earn: 'Ways to earn', perDollar: '{n} per {unit} spent', fixed: '{n}', left: '{n} of {of} left {period}',
-    leftOnly: '{n} left {period}', window: '{from} to {until}', windowFrom: 'From {from}', windowUntil: 'Until {until}', noneLeft: 'Done {period}, thank you', addBirthday: 'add your birthday to get it',
+    leftOnly: '{n} left {period}', once: 'Once', window: '{from} to {until}', windowFrom: 'From {from}', windowUntil: 'Until {until}', noneLeft: 'Done {period}, thank you', addBirthday: 'add your birthday to get it',
     periods: {day: 'today', week: 'this week', calendar_month: 'this month', calendar_year: 'this year', member: ''},
     mine: 'My rewards', noMine: 'Rewards you redeem appear here with their codes.',
     status: {issued: 'Unused', completed: 'Used', expired: 'Expired', voided: 'Cancelled'},
@@ -321,7 +321,8 @@
       return h('ul', {cls: 'ways'}, ways.map(function (w) {
         var what = w.points_per_dollar != null ? fill(t.perDollar, {n: self.pts(w.points_per_dollar), unit: self.unit(me)})
           : w.points != null ? self.pts(w.points) : '', period = t.periods[w.period] || '', note = '';
-        if (w.remaining === 0) note = fill(t.noneLeft, {period: period});
+        if (w.period === 'member' && w.limit === 1) note = w.remaining ? t.once : '';
+        else if (w.remaining === 0) note = fill(t.noneLeft, {period: period});
         else if (w.remaining != null) note = fill(w.limit ? t.left : t.leftOnly, {n: self.num(w.remaining), of: w.limit, period: period});
         if (w.action === 'birthday' && !me.birthday && w.remaining !== 0) note = t.addBirthday;
         if (w.from || w.until) {
