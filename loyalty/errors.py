@@ -62,6 +62,12 @@ class InvalidState(LoyaltyError):
     status, code = 409, "invalid_state"
 
 
+class ConfirmationRequired(LoyaltyError):
+    """A risky change asked for without ``confirm: true``; ``details.warnings`` says what it would break."""
+
+    status, code = 409, "confirmation_required"
+
+
 class ValidationFailed(LoyaltyError):
     status, code = 422, "validation_error"
 

@@ -49,6 +49,13 @@ class YamlInSchema(StrictSchema):
 
 class PublishInSchema(YamlInSchema):
     note = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
+    confirm = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Go ahead with a risky change; without it, 409 confirmation_required lists the warnings."})
+
+
+class ActivateInSchema(StrictSchema):
+    confirm = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Go ahead with a risky rollback; without it, 409 confirmation_required lists the warnings."})
 
 
 class ValidSchema(ma.Schema):
@@ -119,13 +126,15 @@ class ActiveRulesView(MethodView):
         return _version_view(row, row.version)
 
     @requires("admin")
-    @error_responses(blp, 400, 413)
+    @error_responses(blp, 400, 409, 413)
     @blp.arguments(PublishInSchema())
     @blp.response(201, RulesVersionSchema)
     def put(self, data):
-        """Publish a new version and make it active (422 rules_invalid if rejected)."""
+        """Publish a new version and make it active (422 rules_invalid if rejected; 409
+        confirmation_required, with details.warnings, if risky and not confirmed)."""
         def work():
-            row = rules_service.publish(context.session(), data["yaml"], context.actor(), data.get("note"))
+            row = rules_service.publish(context.session(), data["yaml"], context.actor(), data.get("note"),
+                                        data["confirm"])
             return _version_view(row, row.version)
 
         return write(201, RulesVersionSchema, work, key_required=False)
@@ -245,12 +254,14 @@ class RulesVersions(MethodView):
 @blp.route("/versions/<int:version>/activate")
 class ActivateVersion(MethodView):
     @requires("admin")
-    @error_responses(blp, 404)
+    @error_responses(blp, 404, 409)
+    @blp.arguments(ActivateInSchema(), required=False)
     @blp.response(201, RulesVersionSchema)
-    def post(self, version):
-        """Make an earlier version active again (a rollback is a new activation)."""
+    def post(self, data, version):
+        """Make an earlier version active again (a rollback is a new activation); a risky one asks for
+        confirm: true as publishing does."""
         def work():
-            row = rules_service.activate(context.session(), version, context.actor())
+            row = rules_service.activate(context.session(), version, context.actor(), data.get("confirm", False))
             return _version_view(row, row.version)
 
         return write(201, RulesVersionSchema, work, key_required=False)

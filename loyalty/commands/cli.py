@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from loyalty import clock
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import RulesInvalid, load_program, load_program_dir
+from loyalty.errors import ConfirmationRequired
 from loyalty.extensions import db
 from loyalty.services import api_keys
 from loyalty.services import rules as rules_service
@@ -80,16 +81,22 @@ def rules_validate(path):
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--note", default=None, help="Why this version was published.")
 @click.option("--by", "published_by", default="cli")
-def rules_load(path, note, published_by):
+@click.option("--confirm", is_flag=True, help="Publish even if the change is risky (it lists why first).")
+def rules_load(path, note, published_by, confirm):
     """Publish the rules at PATH as a new active version (unless already active)."""
     _validate(path)
     text = _read_rules(path)
-    with write_transaction(db.session):
-        active = rules_service.active_version(db.session)
-        if active is not None and active.yaml == text:
-            click.echo(f"Rules version {active.version} is already active and identical.")
-            return
-        row = rules_service.publish(db.session, text, published_by, note or f"loaded from {path}")
+    try:
+        with write_transaction(db.session):
+            active = rules_service.active_version(db.session)
+            if active is not None and active.yaml == text:
+                click.echo(f"Rules version {active.version} is already active and identical.")
+                return
+            row = rules_service.publish(db.session, text, published_by, note or f"loaded from {path}", confirm)
+    except ConfirmationRequired as risky:
+        for warning in risky.details["warnings"]:
+            click.echo(f"warning: {warning['code']}: {warning['message']}", err=True)
+        raise click.ClickException("Not published: run again with --confirm to publish anyway.") from None
     click.echo(f"Published and activated rules version {row.version}.")
 
 

@@ -17,6 +17,7 @@ from loyalty import clock
 from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
+from loyalty.services import publish_risks
 
 _compiled: dict[str, Program] = {}
 _compiled_lock = Lock()
@@ -74,10 +75,13 @@ def _program(session: Session, version: int, digest: str) -> Program:
     return program
 
 
-def publish(session: Session, text: str, published_by: str | None, note: str | None = None) -> RulesVersion:
-    """Validate, store as a new version and activate it; returns the version."""
+def publish(session: Session, text: str, published_by: str | None, note: str | None = None,
+            confirm: bool = False) -> RulesVersion:
+    """Validate, store as a new version and activate it; returns the version. A risky change
+    (``publish_risks``) raises ``confirmation_required`` unless ``confirm``."""
     program = compile_rules(text)
     now = clock.now()
+    publish_risks.require_confirmation(session, _active_program(session), program, now, confirm, "This change")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with _compiled_lock:
         _compiled[digest] = program
@@ -88,12 +92,21 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
     return row
 
 
-def activate(session: Session, version: int, activated_by: str | None) -> RulesVersion:
+def activate(session: Session, version: int, activated_by: str | None, confirm: bool = False) -> RulesVersion:
+    """Make an earlier version active again; as risky as publishing it, so it asks the same confirmation."""
     row = get_version(session, version)
     if row is None:
         raise NotFound(f"No rules version {version}.")
-    session.add(RulesActivation(version=version, activated_at=clock.now(), activated_by=activated_by))
+    now = clock.now()
+    publish_risks.require_confirmation(session, _active_program(session), _program(session, version, row.content_hash),
+                                       now, confirm, f"Rolling back to version {version}")
+    session.add(RulesActivation(version=version, activated_at=now, activated_by=activated_by))
     return row
+
+
+def _active_program(session: Session) -> Program | None:
+    active = session.execute(ACTIVE_VERSION).first()
+    return None if active is None else _program(session, *active)
 
 
 def get_version(session: Session, version: int | None) -> RulesVersion | None:

@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from loyalty import clock
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import EventFacts, Item
-from loyalty.errors import LoyaltyError, RulesRejected
+from loyalty.errors import ConfirmationRequired, LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
@@ -21,7 +21,9 @@ from loyalty.web.members import find_member
 MAX_YAML = 200_000
 
 
-def _editor(yaml_text: str | None = None, errors: list | None = None, status: int = 200):
+def _editor(yaml_text: str | None = None, errors: list | None = None, status: int = 200, note: str = "",
+            refusal: dict | None = None):
+    """The editor page; after a refused publish or rollback, ``refusal`` says why at the top and the note stays."""
     session = db.session
     active = rules_service.active_version(session)
     program = rules_service.active_rules(session).program
@@ -29,7 +31,7 @@ def _editor(yaml_text: str | None = None, errors: list | None = None, status: in
     return render_template(
         "admin/rules.html", active=active, yaml_text=active.yaml if yaml_text is None else yaml_text,
         errors=errors or [], versions=rules_service.versions(session), catalog=program.catalog(),
-        program=program, today=today, backtest_from=today - timedelta(days=28),
+        program=program, today=today, backtest_from=today - timedelta(days=28), note=note, refusal=refusal,
     ), status
 
 
@@ -54,14 +56,18 @@ def rules_check():
 @admin_required
 def rules_publish():
     text, note = _yaml_from(request.form), request.form.get("note", "").strip()[:500]
+    refused = {"title": "Not published"}
     if not note:
         return _editor(text, [{"line": None, "column": None, "path": "note",
-                               "message": "Say what changed and why in the note."}], 422)
+                               "message": "Say what changed and why in the note."}], 422, note, refused)
     try:
         with write_transaction(db.session()):
-            row = rules_service.publish(db.session(), text, actor(), note)
+            row = rules_service.publish(db.session(), text, actor(), note, request.form.get("confirm") == "1")
     except RulesRejected as rejected:
-        return _editor(text, rejected.details["errors"], 422)
+        return _editor(text, rejected.details["errors"], 422, note, refused)
+    except ConfirmationRequired as risky:
+        return _editor(text, None, 409, note, {"title": "Not published yet: this change needs a confirmation",
+                                              "warnings": risky.details["warnings"]})
     flash(f"Published version {row.version}: it is active now.")
     return redirect(url_for("admin.rules_editor"))
 
@@ -71,7 +77,10 @@ def rules_publish():
 def rules_activate(version):
     try:
         with write_transaction(db.session()):
-            rules_service.activate(db.session(), version, actor())
+            rules_service.activate(db.session(), version, actor(), request.form.get("confirm") == "1")
+    except ConfirmationRequired as risky:
+        return _editor(status=409, refusal={"title": f"Not rolled back yet: version {version} needs a confirmation",
+                                            "warnings": risky.details["warnings"], "rollback": version})
     except LoyaltyError as error:
         abort(404, error.message)
     flash(f"Version {version} is active again.")

@@ -164,3 +164,40 @@ def test_dashboard_draws_its_charts_from_the_ledger(live_server, page, admin_key
     assert page.text_content("[data-kpi=issued]") == f"{issued:,}"
     page.screenshot(path=artifacts / "10-dashboard.png", full_page=True)
     assert page.console_errors == []
+
+
+def test_publish_is_disabled_with_errors_and_a_risky_change_is_confirmed_at_the_top(live_server, page, admin_key,
+                                                                                      api, artifacts):
+    member = api.enroll(external_id="browser-rita")["id"]
+    review = api.post("/v1/events", {"type": "review", "member_id": member, "source_id": "rita-review-1"},
+                      idempotency_key="rita-review-1")
+    assert review.status_code == 201
+    sign_in(page, live_server, admin_key)
+    page.wait_for_selector("#problems .ok")
+    assert page.is_enabled("#publish")
+    select_in_editor(page, "award: {points: 25}", "points")
+    page.keyboard.type("point")
+    page.wait_for_selector("#problems li.error")
+    assert page.is_disabled("#publish"), "nothing with errors can be published"
+
+    select_in_editor(page, "award: {point: 25}", "point")
+    page.keyboard.type("points")
+    select_in_editor(page, "on: review", "review")
+    page.keyboard.type("reveiw")  # a typo the validator cannot catch: an action name is free text
+    page.wait_for_selector("#problems .ok")
+    page.fill("#note", "reviews: fix wording")
+    page.click("#publish")
+    banner = page.wait_for_selector("[data-testid=refusal]")
+    assert "needs a confirmation" in banner.text_content()
+    assert "No rule would handle 'review' any more" in banner.text_content()
+    assert banner.bounding_box()["y"] < page.locator("#publish").bounding_box()["y"], "the reason is at the top"
+    assert page.input_value("#note") == "reviews: fix wording"
+    assert page.text_content("[data-testid=active-version]") == "version 1"
+    page.screenshot(path=artifacts / "8-publish-needs-confirmation.png", full_page=True)
+
+    page.check("[data-testid=confirm-publish]")
+    page.click("#publish")
+    page.wait_for_selector(".flash")
+    assert page.text_content("[data-testid=active-version]") == "version 2"
+    # The refused publish's page answered 409, which the browser logs as a failed load; nothing else may.
+    assert [error for error in page.console_errors if "409 (CONFLICT)" not in error] == []

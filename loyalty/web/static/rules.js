@@ -12,7 +12,13 @@
     return fetch(url, {method: "POST", headers: headers, body: body, credentials: "same-origin"});
   }
 
+  var publish = document.getElementById("publish");
+
   function showProblems(errors) {
+    if (publish) {  // nothing with errors can be published: say why beside the button
+      publish.disabled = errors.length > 0;
+      publish.title = errors.length ? "Fix the problems listed above the note first." : "";
+    }
     problems.textContent = "";
     if (!errors.length) {
       var ok = document.createElement("p");
