@@ -79,6 +79,7 @@ BLUEPRINT_MODULES = [
     "loyalty.api.reports",
     "loyalty.api.webhooks",
     "loyalty.api.privacy",
+    "loyalty.api.audit",
     "loyalty.api.metrics",
 ]
 

@@ -28,7 +28,7 @@ dev = AppGroup("dev", help="Development conveniences.")
 def keys_create(name, scope):
     """Create a key; it is printed once, alone on the last line."""
     with write_transaction(db.session):
-        _, secret = _or_fail(lambda: api_keys.create_key(db.session, name, scope, clock.now()))
+        _, secret = _or_fail(lambda: api_keys.create_key(db.session, name, scope, clock.now(), "cli"))
     click.echo(f"Created {scope} key {name!r}. Store it now: it cannot be shown again.", err=True)
     click.echo(secret)
 
@@ -46,7 +46,7 @@ def keys_list():
 @click.option("--name", required=True)
 def keys_revoke(name):
     with write_transaction(db.session):
-        _or_fail(lambda: api_keys.revoke_key(db.session, name, clock.now()))
+        _or_fail(lambda: api_keys.revoke_key(db.session, name, clock.now(), "cli"))
     click.echo(f"Revoked {name!r}.")
 
 
@@ -154,7 +154,7 @@ def dev_api_key():
 
     with write_transaction(db.session):
         db.session.execute(db.delete(ApiKey).where(ApiKey.name == "development"))
-        _, secret = api_keys.create_key(db.session, "development", "admin", clock.now())
+        _, secret = api_keys.create_key(db.session, "development", "admin", clock.now(), "cli")
     store.parent.mkdir(parents=True, exist_ok=True)
     store.write_text(secret)
     click.echo(secret)

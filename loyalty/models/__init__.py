@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from loyalty.models.api_key import ApiKey
+from loyalty.models.audit import AuditRecord
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.jobs import LotRedating
@@ -14,6 +15,7 @@ from loyalty.models.tier_change import TierChange
 
 __all__ = [
     "ApiKey",
+    "AuditRecord",
     "Event",
     "IdempotencyRecord",
     "LedgerEntry",

@@ -8,6 +8,7 @@ from loyalty import ledger, outbox
 from loyalty.db.transactions import lock_members
 from loyalty.errors import MemberInactive, NotFound
 from loyalty.models import LedgerEntry, Member
+from loyalty.services import audit
 from loyalty.services.rules import ActiveRules
 
 
@@ -30,4 +31,6 @@ def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, re
         "member_id": member.id, "transaction_id": entry["id"], "points": points, "reason": reason,
         "balance": member.balance,
     }, now)
+    audit.record(session, actor, "adjustment", member.id, now, reason,
+                 {"points": points, "transaction_id": entry["id"], "balance_after": member.balance})
     return entry, member

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from loyalty.errors import NotFound, ValidationFailed
 from loyalty.models import ApiKey
 from loyalty.models.api_key import SCOPES
+from loyalty.services import audit
 
 KEY_PREFIX = "lk"
 #: Every API request runs it: built once.
@@ -38,7 +39,7 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, name: str, scope: str, now: datetime) -> tuple[ApiKey, str]:
+def create_key(session: Session, name: str, scope: str, now: datetime, actor: str | None = None) -> tuple[ApiKey, str]:
     if scope not in SCOPES:
         raise ValidationFailed({"scope": [f"must be one of {', '.join(SCOPES)}"]})
     if session.scalar(select(ApiKey.id).where(ApiKey.name == name)):
@@ -47,14 +48,17 @@ def create_key(session: Session, name: str, scope: str, now: datetime) -> tuple[
     secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(name=name, scope=scope, prefix=prefix, key_hash=hash_key(secret), created_at=now)
     session.add(key)
+    audit.record(session, actor, "key_created", name, now, None, {"scope": scope, "prefix": f"lk_{prefix}_…"})
     return key, secret
 
 
-def revoke_key(session: Session, name: str, now: datetime) -> ApiKey:
+def revoke_key(session: Session, name: str, now: datetime, actor: str | None = None) -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
         raise NotFound(f"No API key named {name!r}.")
-    key.revoked_at = key.revoked_at or now
+    if key.revoked_at is None:
+        key.revoked_at = now
+        audit.record(session, actor, "key_revoked", name, now, None, {"scope": key.scope})
     return key
 
 

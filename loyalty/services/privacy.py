@@ -32,6 +32,7 @@ from loyalty.models import (
     StripeEvent,
     TierChange,
 )
+from loyalty.services import audit
 from loyalty.services.events import explanations_of
 
 PERSONAL_FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "birthday", "stripe_customer_id")
@@ -62,6 +63,7 @@ def erase(session: Session, member_id: str, actor: str | None, now: datetime) ->
         .execution_options(synchronize_session=False)
     )
     outbox.emit(session, "member.erased", member_id, {"member_id": member_id, "erased_by": actor}, now)
+    audit.record(session, actor, "erasure", member_id, now)
     return member
 
 

@@ -17,7 +17,7 @@ from loyalty import clock
 from loyalty.engine import Program, RulesInvalid, load_program
 from loyalty.errors import NotFound, RulesRejected, ServiceUnavailable
 from loyalty.models import RulesActivation, RulesVersion
-from loyalty.services import publish_risks
+from loyalty.services import audit, publish_risks
 
 _compiled: dict[str, Program] = {}
 _compiled_lock = Lock()
@@ -80,8 +80,9 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
     """Validate, store as a new version and activate it; returns the version. A risky change
     (``publish_risks``) raises ``confirmation_required`` unless ``confirm``."""
     program = compile_rules(text)
-    now = clock.now()
-    publish_risks.require_confirmation(session, _active_program(session), program, now, confirm, "This change")
+    now, previous = clock.now(), active_version_number(session)
+    warnings = publish_risks.require_confirmation(session, _active_program(session), program, now, confirm,
+                                                  "This change")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with _compiled_lock:
         _compiled[digest] = program
@@ -89,6 +90,9 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
     session.add(row)
     session.flush()
     session.add(RulesActivation(version=row.version, activated_at=now, activated_by=published_by))
+    audit.record(session, published_by, "publish", f"rules version {row.version}", now, note,
+                 {"version": row.version, "previous_version": previous,
+                  "content_hash": digest, "confirmed_warnings": warnings})
     return row
 
 
@@ -97,10 +101,13 @@ def activate(session: Session, version: int, activated_by: str | None, confirm: 
     row = get_version(session, version)
     if row is None:
         raise NotFound(f"No rules version {version}.")
-    now = clock.now()
-    publish_risks.require_confirmation(session, _active_program(session), _program(session, version, row.content_hash),
-                                       now, confirm, f"Rolling back to version {version}")
+    now, previous = clock.now(), active_version_number(session)
+    warnings = publish_risks.require_confirmation(
+        session, _active_program(session), _program(session, version, row.content_hash), now, confirm,
+        f"Rolling back to version {version}")
     session.add(RulesActivation(version=version, activated_at=now, activated_by=activated_by))
+    audit.record(session, activated_by, "rollback", f"rules version {version}", now, None,
+                 {"version": version, "previous_version": previous, "confirmed_warnings": warnings})
     return row
 
 
