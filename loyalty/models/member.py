@@ -1,4 +1,7 @@
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String
+import re
+import unicodedata
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalty import clock
@@ -51,3 +54,30 @@ class Member(db.Model):
     referrals_earned: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     lifecycle_stage: Mapped[str] = mapped_column(String(16), default="enrolled", nullable=False)
     last_activity_at = mapped_column(UTCDateTime)
+    #: Names, email and external id folded and the phone's digits, for the members desk
+    #: (``loyalty.services.member_search``); None once erased.
+    search_text: Mapped[str | None] = mapped_column(Text)
+
+
+def fold(text: str) -> str:
+    """"Ana López" → "ana lopez": lower case, accents off."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def search_text(first_name, last_name, email, external_id, phone) -> str | None:
+    words = [fold(value) for value in (first_name, last_name, email, external_id) if value]
+    if phone and digits(phone):
+        words.append(digits(phone))
+    return " ".join(words) or None
+
+
+@event.listens_for(Member, "before_insert")
+@event.listens_for(Member, "before_update")
+def _refresh(mapper, connection, member: Member) -> None:
+    member.search_text = search_text(member.first_name, member.last_name, member.email, member.external_id,
+                                     member.phone)

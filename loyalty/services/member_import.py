@@ -21,6 +21,7 @@ from loyalty import ledger, outbox
 from loyalty.db.transactions import write_transaction
 from loyalty.ids import REFERRAL_ALPHABET, new_id
 from loyalty.models import Member, TierChange
+from loyalty.models.member import search_text
 from loyalty.observability import metrics
 from loyalty.services.member_csv import ImportReport, ImportRow, read_rows
 from loyalty.services.rules import ActiveRules
@@ -53,6 +54,7 @@ def enroll_batch(session: Session, rules: ActiveRules, rows: list[ImportRow], ac
         "tier_id": row.tier or base, "tier_since": now,
         "tier_expires_at": None if (row.tier or base) == base else now + program.tier_hold,
         "purchase_count": 0, "referrals_earned": 0, "lifecycle_stage": "enrolled", "last_activity_at": now,
+        "search_text": search_text(row.first_name, row.last_name, row.email, row.external_id, row.phone),
     } for row, code in zip(fresh, _referral_codes(session, len(fresh)), strict=True)]
     session.connection().execute(Member.__table__.insert(), members)
     opening = [(m["id"], row.opening_balance) for m, row in zip(members, fresh, strict=True) if row.opening_balance]

@@ -13,6 +13,7 @@ from loyalty.http.idempotency import fingerprint, run_once
 from loyalty.ids import new_id
 from loyalty.models import Member
 from loyalty.services import adjustments, history
+from loyalty.services.member_search import matching
 from loyalty.services.member_view import member_view
 from loyalty.services.members import normalize_email
 from loyalty.services.redemptions import reward_catalog
@@ -35,13 +36,8 @@ def find_member(session: Session, reference: str) -> Member | None:
 @admin_required
 def member_search():
     query = request.args.get("q", "").strip()
-    statement = select(Member).order_by(Member.enrolled_at.desc(), Member.id.desc()).limit(50)
-    if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(or_(
-            Member.id == query, Member.external_id.ilike(pattern), Member.email.ilike(pattern),
-            Member.phone == query, Member.first_name.ilike(pattern), Member.last_name.ilike(pattern),
-        ))
+    statement = matching(query) if query else select(Member)
+    statement = statement.order_by(Member.enrolled_at.desc(), Member.id.desc()).limit(50)
     return render_template("admin/members.html", query=query, members=db.session.scalars(statement).all())
 
 

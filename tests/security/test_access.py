@@ -11,7 +11,7 @@ ADMIN_ONLY = {
     ("POST", "/v1/members/{member_id}/adjustments"),
     ("GET", "/v1/rules"), ("PUT", "/v1/rules"), ("POST", "/v1/rules/validate"), ("POST", "/v1/rules/simulate"),
     ("POST", "/v1/rules/backtest"), ("GET", "/v1/rules/versions"), ("POST", "/v1/rules/versions/{version}/activate"),
-    ("GET", "/v1/reports/summary"), ("GET", "/v1/reports/timeseries"),
+    ("GET", "/v1/reports/summary"), ("GET", "/v1/reports/timeseries"), ("GET", "/v1/audit"),
     ("GET", "/v1/stripe/unmatched"),
     ("GET", "/v1/webhook-endpoints"), ("POST", "/v1/webhook-endpoints"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id}"), ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
