@@ -62,6 +62,9 @@ class Config:
     WIDGET_ALLOWED_ORIGINS = os.environ.get("WIDGET_ALLOWED_ORIGINS", "")
     WIDGET_DEMO = False
 
+    #: /admin asks a second time before an adjustment of more points than this (either way).
+    ADJUSTMENT_CONFIRM_ABOVE = _env_int("ADJUSTMENT_CONFIRM_ABOVE", 1000)
+
     #: Operations. Rate limits per API key, per widget token and per address (unauthenticated),
     #: counted where every worker counts: RATELIMIT_STORAGE_URI unset is a SQLite file beside the
     #: database that the workers of one host share; redis://host:6379/0 is shared by every host

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from loyalty.services.redemptions import reward_catalog
 from loyalty.services.rules import active_rules
 from loyalty.web import blp
 from loyalty.web.auth import actor, admin_required
+from loyalty.web.dashboard import STAGE_NAMES
 
 MAX_POINTS = 10_000_000
 
@@ -69,6 +70,9 @@ def member_adjust(member_id):
         errors["points"] = "The form is incomplete: reload the page."
     if errors:
         return _member_page(member_id, errors=errors, form=form, status=422)
+    above = current_app.config["ADJUSTMENT_CONFIRM_ABOVE"]
+    if abs(points) > above and form.get("confirm") != "1":
+        return _member_page(member_id, form=form, status=409, confirm={"points": points, "above": above})
 
     def work() -> tuple[int, str]:
         entry, _ = adjustments.adjust(db.session(), active_rules(db.session()), member_id, points, reason,
@@ -97,7 +101,9 @@ def reward_list():
                            program=rules.program)
 
 
-def _member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200):
+def _member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200,
+                 confirm: dict | None = None):
+    """The member's page; ``confirm`` asks a second time before a large adjustment, the form kept."""
     session = db.session
     member = session.get(Member, member_id)
     if member is None:
@@ -107,7 +113,8 @@ def _member_page(member_id: str, errors: dict | None = None, form=None, status: 
     return render_template(
         "admin/member.html", member=member, view=member_view(session, program, member, clock.now()),
         entries=entries, next_cursor=next_cursor, errors=errors or {}, form=form or {},
-        idempotency_key=new_id("adj"),
+        idempotency_key=(form or {}).get("idempotency_key") or new_id("adj"), confirm=confirm, program=program,
+        rule_names={rule.id: rule.description or rule.id for rule in program.rules}, stages=STAGE_NAMES,
     ), status
 
 

@@ -177,7 +177,8 @@ def test_member_search_page_and_adjustment(admin_web, api):
     member = api.enroll(external_id="cust-77", email="zoe@example.com")
     assert "cust-77" in text_of(admin_web.get("/admin/members?q=zoe"))
     page = admin_web.get(f"/admin/members/{member['id']}")
-    assert page.status_code == 200 and "welcome" in text_of(page)
+    assert page.status_code == 200 and "Welcome bonus" in text_of(page)  # the rule by its name
+    assert "When (America/New_York)" in text_of(page) and "dates in America/New_York" in text_of(page)
     key = uuid.uuid4().hex
     refused = admin_web.post(f"/admin/members/{member['id']}/adjustments",
                              {"points": "40", "reason": " ", "idempotency_key": key})
@@ -191,6 +192,26 @@ def test_member_search_page_and_adjustment(admin_web, api):
     entries = api.get(f"/v1/members/{member['id']}/transactions").get_json()["data"]
     assert (entries[0]["type"], entries[0]["points"], entries[0]["reason"], entries[0]["actor"]) == \
         ("adjust", 40, "missed stamp card", "admin-test")
+
+
+def test_a_large_adjustment_asks_a_second_time_and_keeps_the_form(app, admin_web, api):
+    member = api.enroll(first_name="Ana", last_name="López")
+    above = app.config["ADJUSTMENT_CONFIRM_ABOVE"]
+    key = uuid.uuid4().hex
+    form = {"points": str(-(above + 9000)), "reason": "duplicate import", "idempotency_key": key}
+    asked = admin_web.post(f"/admin/members/{member['id']}/adjustments", form)
+    assert asked.status_code == 409
+    shown = text_of(asked)
+    assert f"Adjust Ana López by {-(above + 9000):+,} points?" in shown
+    assert f"more than the {above:,} points that need a second look" in shown
+    assert 'value="duplicate import"' in asked.get_data(as_text=True)
+    assert api.member(member["id"])["points"]["balance"] == 50, "nothing changed yet"
+    done = admin_web.post(f"/admin/members/{member['id']}/adjustments", {**form, "confirm": "1"})
+    assert done.status_code == 302
+    assert api.member(member["id"])["points"]["balance"] == 50 - above - 9000
+    small = admin_web.post(f"/admin/members/{member['id']}/adjustments",
+                           {"points": str(above), "reason": "goodwill", "idempotency_key": uuid.uuid4().hex})
+    assert small.status_code == 302, "up to the limit, one click"
 
 
 @pytest.mark.parametrize("points", ["0", "lots", ""])
