@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loyalty import clock
+from loyalty.engine.reasons import money
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
 from loyalty.http.idempotency import fingerprint, run_once
@@ -23,6 +24,8 @@ from loyalty.web.auth import actor, admin_required
 from loyalty.web.dashboard import STAGE_NAMES
 
 MAX_POINTS = 10_000_000
+REWARD_TYPE_LABELS = {"fixed_discount": "Amount off", "percent_discount": "Percent off", "free_item": "Free item",
+                      "store_credit": "Store credit", "merchandise": "Merchandise", "custom": "Custom"}
 
 
 def find_member(session: Session, reference: str) -> Member | None:
@@ -98,7 +101,8 @@ def reward_list():
     session = db.session
     rules = active_rules(session)
     return render_template("admin/rewards.html", rewards=reward_catalog(session, rules, None, clock.now()),
-                           program=rules.program)
+                           program=rules.program, tier_names=rules.program.tier_names, type_labels=REWARD_TYPE_LABELS,
+                           money=money)
 
 
 def _member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200,

@@ -172,9 +172,12 @@ def test_publish_is_disabled_with_errors_and_a_risky_change_is_confirmed_at_the_
     review = api.post("/v1/events", {"type": "review", "member_id": member, "source_id": "rita-review-1"},
                       idempotency_key="rita-review-1")
     assert review.status_code == 201
+    page.set_viewport_size({"width": 1366, "height": 768})  # a laptop
     sign_in(page, live_server, admin_key)
     page.wait_for_selector("#problems .ok")
     assert page.is_enabled("#publish")
+    publish = page.locator("#publish").bounding_box()
+    assert publish["y"] + publish["height"] <= 768, "Publish is in view without scrolling"
     select_in_editor(page, "award: {points: 25}", "points")
     page.keyboard.type("point")
     page.wait_for_selector("#problems li.error")

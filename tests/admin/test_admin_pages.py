@@ -227,6 +227,7 @@ def test_rewards_and_dashboard_render(admin_web, api):
     api.purchase(member, 25000)
     rewards = text_of(admin_web.get("/admin/rewards"))
     assert "free-drink" in rewards and "five-off" in rewards
+    assert "Amount off" in rewards and "$5.00" in rewards and "Silver, Gold" in rewards  # the program's words
     dashboard = admin_web.get("/admin/dashboard").get_data(as_text=True)
     for chart in ("points-weekly", "liability-weekly", "lifecycle-funnel", "members-by-stage", "members-by-tier"):
         assert f'data-chart="{chart}"' in dashboard

@@ -82,7 +82,7 @@
 
   if (textarea && window.CodeMirror) {
     editor = CodeMirror.fromTextArea(textarea, {
-      mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2, viewportMargin: Infinity,
+      mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2,
       extraKeys: {Tab: function (cm) { cm.replaceSelection("  "); }},
       gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
       lint: {getAnnotations: check, async: true, delay: 350}
