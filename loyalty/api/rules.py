@@ -13,6 +13,7 @@ from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
 from loyalty.engine import EventFacts
+from loyalty.engine.program_changes import program_changes
 from loyalty.errors import NotFound
 from loyalty.http.auth import requires
 from loyalty.services import rules as rules_service
@@ -60,6 +61,8 @@ class ActivateInSchema(StrictSchema):
 
 class ValidSchema(ma.Schema):
     valid = ma.fields.Boolean()
+    changes = ma.fields.List(ma.fields.String(), metadata={
+        "description": "What the YAML changes in the active program, in words: coffee-bonus: 1 → 2 points per $1."})
 
 
 class SimulatedEventSchema(StrictSchema):
@@ -147,9 +150,10 @@ class ValidateRules(MethodView):
     @blp.arguments(YamlInSchema())
     @blp.response(200, ValidSchema)
     def post(self, data):
-        """Check YAML without publishing; errors carry line, column and path."""
-        rules_service.compile_rules(data["yaml"])
-        return {"valid": True}
+        """Check YAML without publishing; errors carry line, column and path; a valid one says what it changes."""
+        candidate = rules_service.compile_rules(data["yaml"])
+        return {"valid": True,
+                "changes": program_changes(rules_service.active_rules(context.session()).program, candidate)}
 
 
 @blp.route("/simulate")

@@ -9,6 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from loyalty import clock
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import EventFacts, Item
+from loyalty.engine.program_changes import program_changes
 from loyalty.errors import ConfirmationRequired, LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import rules as rules_service
@@ -19,6 +20,8 @@ from loyalty.web.auth import actor, admin_required
 from loyalty.web.members import find_member
 
 MAX_YAML = 200_000
+#: The impact shown beside the changes as you edit: a backtest of this many days up to today.
+IMPACT_DAYS = 30
 
 
 def _editor(yaml_text: str | None = None, errors: list | None = None, status: int = 200, note: str = "",
@@ -32,6 +35,7 @@ def _editor(yaml_text: str | None = None, errors: list | None = None, status: in
         "admin/rules.html", active=active, yaml_text=active.yaml if yaml_text is None else yaml_text,
         errors=errors or [], versions=rules_service.versions(session), catalog=program.catalog(),
         program=program, today=today, backtest_from=today - timedelta(days=28), note=note, refusal=refusal,
+        impact_from=today - timedelta(days=IMPACT_DAYS - 1),
     ), status
 
 
@@ -44,12 +48,14 @@ def rules_editor():
 @blp.post("/rules/check")
 @admin_required
 def rules_check():
-    """Validation as you type: every error with its line and column (JSON)."""
+    """Validation as you type: every error with its line and column, and what the text changes in the active
+    program, in words (JSON)."""
     try:
-        rules_service.compile_rules(_yaml_from(request.get_json(silent=True) or {}))
+        candidate = rules_service.compile_rules(_yaml_from(request.get_json(silent=True) or {}))
     except RulesRejected as rejected:
-        return {"valid": False, "errors": rejected.details["errors"]}
-    return {"valid": True, "errors": []}
+        return {"valid": False, "errors": rejected.details["errors"], "changes": []}
+    return {"valid": True, "errors": [],
+            "changes": program_changes(rules_service.active_rules(db.session).program, candidate)}
 
 
 @blp.post("/rules/publish")

@@ -68,6 +68,11 @@ def test_marketer_edits_checks_simulates_publishes_and_rolls_back(live_server, p
     page.keyboard.type("# Spring campaign: double points, approved by Dana.")
     page.wait_for_selector("#problems .ok")
     assert gutter_error_lines(page) == []
+    changes = page.wait_for_selector("[data-testid=changes] li")
+    assert changes.text_content() == "spend: 1 point per $1 → 2 points per $1"
+    impact = page.wait_for_selector("[data-testid=impact] [data-testid=backtest-difference]")
+    assert impact.text_content().strip() == "+10"  # the last 30 days replayed, without asking
+    page.screenshot(path=artifacts / "2b-changes-and-impact.png", full_page=True)
 
     page.fill("#sim-amount", "10.00")
     page.select_option("#sim-tier", "member")

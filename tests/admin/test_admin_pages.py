@@ -95,7 +95,8 @@ def test_a_revoked_key_ends_the_session(app, admin_web):
 
 
 def test_check_reports_errors_at_their_line(admin_web):
-    assert admin_web.post_json("/admin/rules/check", {"yaml": DEMO}).get_json() == {"valid": True, "errors": []}
+    assert admin_web.post_json("/admin/rules/check", {"yaml": DEMO}).get_json() == {
+        "valid": True, "errors": [], "changes": []}
     broken = DEMO.replace("award: {points: 25}", "award: {point: 25}")
     body = admin_web.post_json("/admin/rules/check", {"yaml": broken}).get_json()
     line = broken.splitlines().index(next(x for x in broken.splitlines() if "{point: 25}" in x)) + 1
@@ -192,6 +193,15 @@ def test_member_search_page_and_adjustment(admin_web, api):
     entries = api.get(f"/v1/members/{member['id']}/transactions").get_json()["data"]
     assert (entries[0]["type"], entries[0]["points"], entries[0]["reason"], entries[0]["actor"]) == \
         ("adjust", 40, "missed stamp card", "admin-test")
+
+
+def test_the_check_says_what_the_edit_changes(admin_web):
+    edited = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_text().replace(
+        "award: {points: 25}", "award: {points: 30}")
+    checked = admin_web.post_json("/admin/rules/check", {"yaml": edited}).get_json()
+    assert checked == {"valid": True, "errors": [], "changes": ["review: 25 points → 30 points"]}
+    broken = admin_web.post_json("/admin/rules/check", {"yaml": "rules: ["}).get_json()
+    assert broken["valid"] is False and broken["changes"] == []
 
 
 def test_a_large_adjustment_asks_a_second_time_and_keeps_the_form(app, admin_web, api):

@@ -28,7 +28,10 @@ def test_rules_need_an_admin_key(api):
 
 
 def test_validate_accepts_the_demo_and_points_at_the_broken_line(admin_api):
-    assert admin_api.post("/v1/rules/validate", {"yaml": DEMO}).get_json() == {"valid": True}
+    assert admin_api.post("/v1/rules/validate", {"yaml": DEMO}).get_json() == {"valid": True, "changes": []}
+    edited = DEMO.replace("award: {points: 25}", "award: {points: 30}")
+    assert admin_api.post("/v1/rules/validate", {"yaml": edited}).get_json() == {
+        "valid": True, "changes": ["review: 25 points → 30 points"]}
     broken = DEMO.replace("award: {points: 25}", "award: {point: 25}")
     response = admin_api.post("/v1/rules/validate", {"yaml": broken})
     assert response.status_code == 422

@@ -165,3 +165,23 @@ def test_a_widget_token_sees_only_customer_facing_fields(app, api):
     }
     assert found == CUSTOMER_FIELDS
     assert not set().union(*seen.values()) & STAFF_ONLY
+
+
+def test_next_expiry_adds_the_lots_due_together_and_moves_on_when_they_are_spent_or_due(app, api):
+    with freeze_time(NOW) as frozen:
+        ana = api.enroll("ana", email="ana@example.com", email_opt_in=True)  # 50 + 100, due at the same instant
+        frozen.move_to("2026-11-20T15:00:00Z")
+        api.purchase(ana["id"], 1250, items=LATTES)  # 12 + 9, due ten days later
+        widget = widget_for(app, api, ana["id"])
+        assert widget.get("/v1/me").get_json()["next_expiry"] == {"points": 150, "expires_at": "2027-11-10T15:00:00Z"}
+        assert widget.redeem("free-drink").status_code == 201  # spends the lots that expire first
+        assert widget.get("/v1/me").get_json()["next_expiry"] == {"points": 21, "expires_at": "2027-11-20T15:00:00Z"}
+
+        frozen.move_to("2027-11-01T15:00:00Z")  # within 30 days: the same points as expiring_soon
+        me = widget_for(app, api, ana["id"]).get("/v1/me").get_json()
+        assert me["points"]["expiring_soon"] == [me["next_expiry"]] == [
+            {"points": 21, "expires_at": "2027-11-20T15:00:00Z"}]
+
+        frozen.move_to("2027-11-20T15:00:00Z")  # due: no longer spendable, even before the job sweeps them
+        me = widget_for(app, api, ana["id"]).get("/v1/me").get_json()
+        assert (me["points"]["balance"], me["next_expiry"]) == (21, None)

@@ -44,6 +44,47 @@
     problems.appendChild(list);
   }
 
+  var changes = document.getElementById("changes");
+  var impactTimer = null, impactFor = null;
+
+  /* What the edit changes in the active program, in words, and, once typing pauses, its impact: the
+     last 30 days replayed through it (the backtest, computed on its own). */
+  function showChanges(lines, valid, text) {
+    if (!changes) return;
+    var heading = changes.querySelector("h2");
+    changes.textContent = "";
+    changes.appendChild(heading);
+    var said = document.createElement(lines.length ? "ul" : "p");
+    if (!lines.length) {
+      said.className = "muted";
+      said.textContent = valid ? "Nothing yet: the editor holds the active version." : "Fix the problems first.";
+    }
+    lines.forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      said.appendChild(item);
+    });
+    changes.appendChild(said);
+    clearTimeout(impactTimer);
+    if (!valid || !lines.length) { impactFor = null; return; }
+    var impact = document.createElement("div");
+    impact.className = "impact";
+    impact.dataset.testid = "impact";
+    impact.textContent = "Working out the impact on the last 30 days…";
+    changes.appendChild(impact);
+    impactTimer = setTimeout(function () {
+      impactFor = text;
+      var data = new FormData();
+      data.append("yaml", text);
+      data.append("from", changes.dataset.from);
+      data.append("to", changes.dataset.to);
+      post(changes.dataset.impactUrl, data, false)
+        .then(function (response) { return response.text(); })
+        .then(function (html) { if (impactFor === text) impact.innerHTML = html; })  /* escaped by Jinja */
+        .catch(function () { impact.textContent = "Could not work out the impact."; });
+    }, 1200);
+  }
+
   var editor = null;
   var marked = [];
 
@@ -73,6 +114,7 @@
         });
         updateLinting(cm, annotations);
         showProblems(errors);
+        showChanges(result.changes || [], !errors.length, text);
       })
       .catch(function (error) {
         problems.textContent = error.message.indexOf("Failed to fetch") === -1 ? error.message
