@@ -17,10 +17,10 @@ def program_changes(old: Program, new: Program) -> list[str]:
     for rule in new.rules:
         before = old_rules.get(rule.id)
         if before is None:
-            said.append(f"New rule {rule.id}: {_award(rule, new)} {_when(rule)}".rstrip())
+            said.append(f"New rule {rule.id}: {award_words(rule, new)} {when_words(rule)}".rstrip())
         else:
             said.extend(f"{rule.id}: {change}" for change in _rule_changes(before, rule, old, new))
-    said.extend(f"Rule {rule.id} removed ({_award(rule, old)} {_when(rule)})".replace(" )", ")")
+    said.extend(f"Rule {rule.id} removed ({award_words(rule, old)} {when_words(rule)})".replace(" )", ")")
                 for rule in old.rules if rule.id not in new_ids)
     said.extend(_tier_changes(old, new))
     said.extend(_reward_changes(old, new))
@@ -33,8 +33,8 @@ def _rule_changes(before: Rule, after: Rule, old: Program, new: Program) -> list
     changes = []
     if before.on != after.on:
         changes.append(f"now for {after.on} (was {before.on})")
-    if _award(before, old) != _award(after, new):
-        changes.append(f"{_award(before, old)} → {_award(after, new)}")
+    if award_words(before, old) != award_words(after, new):
+        changes.append(f"{award_words(before, old)} → {award_words(after, new)}")
     if before.window != after.window:
         changes.append(f"{_window(before) or 'any day'} → {_window(after) or 'any day'}")
     if before.limit != after.limit:
@@ -48,7 +48,7 @@ def _rule_changes(before: Rule, after: Rule, old: Program, new: Program) -> list
     return changes
 
 
-def _award(rule: Rule, program: Program) -> str:
+def award_words(rule: Rule, program: Program) -> str:
     if rule.referral:
         return (f"{rule.referral.referrer_points} points to the referrer, "
                 f"{rule.referral.referred_points} to the friend")
@@ -65,7 +65,7 @@ def _award(rule: Rule, program: Program) -> str:
     return "no points"
 
 
-def _when(rule: Rule) -> str:
+def when_words(rule: Rule) -> str:
     parts = [f"for {rule.on}"]
     if _window(rule):
         parts.append(_window(rule))

@@ -209,3 +209,32 @@ def test_publish_is_disabled_with_errors_and_a_risky_change_is_confirmed_at_the_
     assert page.text_content("[data-testid=active-version]") == "version 2"
     # The refused publish's page answered 409, which the browser logs as a failed load; nothing else may.
     assert [error for error in page.console_errors if "409 (CONFLICT)" not in error] == []
+
+
+def test_a_marketer_changes_a_way_to_earn_with_its_form_sees_the_change_publishes_and_it_earns(
+        live_server, page, admin_key, api, artifacts):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, live_server, admin_key)
+    page.wait_for_selector("#problems .ok")
+    review = page.locator("[data-testid=ways] li[data-rule=review]")
+    review.locator("summary").click()
+    review.locator("input[name=points]").fill("30")
+    review.locator("input[name=limit_count]").fill("5")
+    review.locator("button[type=submit]").click()
+    review.get_by_text("Applied to the editor").wait_for()
+    edited = page.evaluate("window.rulesEditor.getValue()")
+    assert "award: {points: 30}\n    limit: {count: 5, per: calendar_month}" in edited
+    assert "# The jobs (`flask --app app jobs run`) send the birthday event" in edited  # comments kept
+    changes = page.locator("[data-testid=changes] li")
+    changes.first.wait_for()
+    assert changes.all_text_contents() == ["review: 25 points → 30 points",
+                                           "review: 3 per calendar month → 5 per calendar month"]
+    page.screenshot(path=artifacts / "10-way-to-earn-form.png", full_page=True)
+    page.fill("#note", "reviews pay 30, five a month")
+    page.click("#publish")
+    page.wait_for_selector(".flash")
+    member = api.enroll(external_id="browser-rev")["id"]
+    posted = api.post("/v1/events", {"type": "review", "member_id": member, "source_id": "rev-1"},
+                      idempotency_key="rev-1")
+    assert awarded_by_rule(posted.get_json()) == {"review": 30}
+    assert page.console_errors == []

@@ -152,6 +152,29 @@
         .then(function () { button.disabled = false; });
     });
   }
+  /* A way to earn's form rewrites the editor's YAML on the server (comments and order kept); the check,
+     the changes and the impact then follow as for any edit. */
+  var ways = document.querySelector("[data-testid=ways]");
+  Array.prototype.forEach.call(document.querySelectorAll(".way-form"), function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var status = form.querySelector(".way-status");
+      var body = {yaml: currentYaml(), rule_id: form.dataset.rule};
+      new FormData(form).forEach(function (value, name) { body[name] = value; });
+      post(ways.dataset.url, JSON.stringify(body), true)
+        .then(function (response) { return response.json(); })
+        .then(function (result) {
+          if (result.yaml === undefined) {
+            status.textContent = (result.errors || []).map(function (e) { return e.message; }).join(" ");
+            return;
+          }
+          if (editor) editor.setValue(result.yaml); else textarea.value = result.yaml;
+          status.textContent = "Applied to the editor: see what this changes, then publish.";
+        })
+        .catch(function () { status.textContent = "The request failed: is the server up?"; });
+    });
+  });
+
   panel("simulate-form", "simulation");
   panel("backtest-form", "backtest-result");
 })();
