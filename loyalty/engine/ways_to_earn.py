@@ -3,7 +3,8 @@
 For the customer: actions in plain words, with the points at the member's own
 tier, and what is left of each limit in the current period. Rules that can
 never pay this member again (a once-per-member award already had, a window
-that has ended, the enrolment bonus) are left out; a rule used up for the
+that has ended, the enrolment bonus) are left out, and so are those for
+other tiers than the member's; a rule used up for the
 period stays, with nothing left, so the member sees when it comes back.
 """
 
@@ -33,6 +34,9 @@ def ways_to_earn(program: Program, tier_id: str, usage: Mapping[tuple[str, str],
     ways = []
     for rule in program.rules:
         if rule.on in _NOT_ASKED or (rule.window and rule.window.end and rule.window.end < clock.local.date()):
+            continue
+        if any(condition.field == "member.tier" and condition.failure(None, tier_id) is not None
+               for condition in rule.conditions):  # a tier's own way to earn, not this member's
             continue
         way = _referral_way(rule, usage, clock) if rule.referral else _award_way(rule, multiplier, usage, clock)
         if way is not None:

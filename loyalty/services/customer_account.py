@@ -22,7 +22,9 @@ def account(session: Session, rules: ActiveRules, member: Member, now: datetime,
     reads = read_member(session, program, member.id, now, usage_counters(program, now))
     view = member_view(session, program, member, now, reads.expiring_soon)
     view["next_expiry"] = next_expiry(session, member.id, now)
-    view["ways_to_earn"] = ways_to_earn(program, current_tier(program, member).id, reads.usage, now)
+    # A suspended member earns nothing until reinstated: no ways to earn to show.
+    view["ways_to_earn"] = (ways_to_earn(program, current_tier(program, member).id, reads.usage, now)
+                            if member.status == "active" else [])
     view["program"] = {"name": program.name, "currency": program.currency, "tiers": [
         {"id": tier.id, "name": tier.name, "qualifying_points": tier.qualifying_points,
          "multiplier": float(tier.multiplier)} for tier in program.tiers]}

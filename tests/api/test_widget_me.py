@@ -6,6 +6,7 @@ Figures are the demo program's (rules/program.yaml, demo-program.md).
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from freezegun import freeze_time
 
@@ -15,6 +16,7 @@ from loyalty.models import Lot
 from tests.api.test_widget_api import LATTES, widget_for
 
 NOW = "2026-11-10T15:00:00Z"
+DEMO = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_text()
 #: Every field a widget token can see, by where it is seen; adding one is a decision, and fails here.
 CUSTOMER_FIELDS = {
     "me": {"id", "email", "phone", "first_name", "last_name", "birthday", "email_opt_in", "status", "enrolled_at",
@@ -95,6 +97,29 @@ def test_ways_to_earn_are_at_the_members_tier_and_leave_out_ended_windows(app, a
     assert "holiday-double" not in {way["rule_id"] for way in later}
 
 
+@freeze_time(NOW)
+def test_a_tiers_own_way_to_earn_shows_only_to_its_tier_and_a_suspended_member_sees_none(app, api, admin_api):
+    gold_visits = DEMO.replace("\n# The reward catalog", """
+  - id: gold-visit
+    description: Gold members' visit bonus
+    on: visit
+    conditions: {member.tier: {at_least: gold}}
+    award: {points: 20}
+
+# The reward catalog""")
+    published = admin_api.client.put("/v1/rules", json={"yaml": gold_visits, "note": "gold visits"},
+                                     headers=admin_api.headers(idempotency_key=False))
+    assert published.status_code == 201, published.get_json()
+    member, gold = api.enroll("plain"), api.enroll("golden")
+    api.purchase(gold["id"], 150_000)
+    assert api.member(gold["id"])["tier"]["id"] == "gold"
+    ways_of = {who["id"]: {way["rule_id"] for way in widget_for(app, api, who["id"]).get("/v1/me").get_json()[
+        "ways_to_earn"]} for who in (member, gold)}
+    assert "gold-visit" in ways_of[gold["id"]] and "gold-visit" not in ways_of[member["id"]]
+    assert api.patch(f"/v1/members/{member['id']}", {"status": "suspended"}).status_code == 200
+    assert widget_for(app, api, member["id"]).get("/v1/me").get_json()["ways_to_earn"] == []
+
+
 def test_next_expiry_is_the_soonest_however_far_and_null_when_none(app, api):
     with freeze_time(NOW):
         ana = api.enroll("ana")  # 50 welcome points, expiring 12 months on
@@ -142,7 +167,9 @@ def _fields(value, where: str, seen: dict) -> None:
 
 @freeze_time(NOW)
 def test_a_widget_token_sees_only_customer_facing_fields(app, api):
-    ana = api.enroll("ana", email="ana@example.com", email_opt_in=True, channel="pos")
+    with freeze_time("2025-11-20T15:00:00Z"):  # points that expire within 30 days of NOW, more than she spends
+        ana = api.enroll("ana", email="ana@example.com", email_opt_in=True, channel="pos")
+        api.purchase(ana["id"], 50000)
     api.purchase(ana["id"], 30000, items=LATTES, channel="pos", store_id="downtown")
     widget = widget_for(app, api, ana["id"])
     widget.redeem("free-drink")
@@ -153,8 +180,7 @@ def test_a_widget_token_sees_only_customer_facing_fields(app, api):
     _fields(widget.get("/v1/me/redemptions").get_json(), "redemptions", seen)
     _fields(widget.redeem("free-drink", idempotency_key="k-2").get_json(), "redeemed", seen)
     found = {
-        "me": seen["me"], "me.points": seen["me.points"], "me.points.expiring_soon": seen.get(
-            "me.points.expiring_soon", CUSTOMER_FIELDS["me.points.expiring_soon"]),
+        "me": seen["me"], "me.points": seen["me.points"], "me.points.expiring_soon": seen["me.points.expiring_soon"],
         "me.tier": seen["me.tier"], "me.tier.next": seen["me.tier.next"], "me.next_expiry": seen["me.next_expiry"],
         "me.ways_to_earn": seen["me.ways_to_earn"], "me.program": seen["me.program"],
         "me.program.tiers": seen["me.program.tiers"],
