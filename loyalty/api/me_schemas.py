@@ -11,7 +11,7 @@ import marshmallow as ma
 
 from loyalty import clock
 from loyalty.api.fields import Timestamp
-from loyalty.api.schemas import PointsSchema, TierSchema, page_schema
+from loyalty.api.schemas import ExpiringSchema, PointsSchema, TierSchema, page_schema
 from loyalty.engine.rewards import REWARD_TYPES
 from loyalty.models.redemption import REDEMPTION_STATUSES
 from loyalty.services import redemptions
@@ -46,11 +46,6 @@ class WayToEarnSchema(ma.Schema):
     period = ma.fields.String(metadata={"description": "day, week, calendar_month, calendar_year or member."})
     from_ = ma.fields.Date(data_key="from", attribute="from", allow_none=True)
     until = ma.fields.Date(allow_none=True)
-
-
-class NextExpirySchema(ma.Schema):
-    points = ma.fields.Integer()
-    expires_at = Timestamp()
 
 
 class MyRewardSchema(ma.Schema):
@@ -128,7 +123,7 @@ class MeSchema(ma.Schema):
     referral_code = ma.fields.String()
     points = ma.fields.Nested(PointsSchema)
     tier = ma.fields.Nested(TierSchema)
-    next_expiry = ma.fields.Nested(NextExpirySchema, allow_none=True, metadata={
+    next_expiry = ma.fields.Nested(ExpiringSchema, allow_none=True, metadata={
         "description": "The member's soonest-expiring points, however far away; null when none expire."})
     ways_to_earn = ma.fields.List(ma.fields.Nested(WayToEarnSchema), metadata={
         "description": "What the member can still earn and how, from the active rules."})

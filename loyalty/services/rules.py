@@ -80,9 +80,8 @@ def publish(session: Session, text: str, published_by: str | None, note: str | N
     """Validate, store as a new version and activate it; returns the version. A risky change
     (``publish_risks``) raises ``confirmation_required`` unless ``confirm``."""
     program = compile_rules(text)
-    now, previous = clock.now(), active_version_number(session)
-    warnings = publish_risks.require_confirmation(session, _active_program(session), program, now, confirm,
-                                                  "This change")
+    now, (previous, current) = clock.now(), _active(session)
+    warnings = publish_risks.require_confirmation(session, current, program, now, confirm, "This change")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with _compiled_lock:
         _compiled[digest] = program
@@ -101,9 +100,9 @@ def activate(session: Session, version: int, activated_by: str | None, confirm: 
     row = get_version(session, version)
     if row is None:
         raise NotFound(f"No rules version {version}.")
-    now, previous = clock.now(), active_version_number(session)
+    now, (previous, current) = clock.now(), _active(session)
     warnings = publish_risks.require_confirmation(
-        session, _active_program(session), _program(session, version, row.content_hash), now, confirm,
+        session, current, _program(session, version, row.content_hash), now, confirm,
         f"Rolling back to version {version}")
     session.add(RulesActivation(version=version, activated_at=now, activated_by=activated_by))
     audit.record(session, activated_by, "rollback", f"rules version {version}", now, None,
@@ -111,9 +110,10 @@ def activate(session: Session, version: int, activated_by: str | None, confirm: 
     return row
 
 
-def _active_program(session: Session) -> Program | None:
+def _active(session: Session) -> tuple[int | None, Program | None]:
+    """The active version's number and program, in one read; (None, None) before the first publish."""
     active = session.execute(ACTIVE_VERSION).first()
-    return None if active is None else _program(session, *active)
+    return (None, None) if active is None else (active[0], _program(session, *active))
 
 
 def get_version(session: Session, version: int | None) -> RulesVersion | None:
