@@ -1,14 +1,16 @@
 import re
 import unicodedata
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from loyalty import clock
 from loyalty.db.types import UTCDateTime
 from loyalty.extensions import db
 
 MEMBERS_FILLFACTOR = 80
+#: The fields the members desk searches (``search_text``).
+SEARCHED = ("first_name", "last_name", "email", "external_id", "phone")
 
 
 class Member(db.Model):
@@ -55,8 +57,16 @@ class Member(db.Model):
     lifecycle_stage: Mapped[str] = mapped_column(String(16), default="enrolled", nullable=False)
     last_activity_at = mapped_column(UTCDateTime)
     #: Names, email and external id folded and the phone's digits, for the members desk
-    #: (``loyalty.services.member_search``); None once erased.
+    #: (``loyalty.services.member_search``); None once erased. Kept when one of them is set, so a
+    #: change of points (every accrual's flush) never recomputes it.
     search_text: Mapped[str | None] = mapped_column(Text)
+
+    @validates(*SEARCHED)
+    def _keep_search_text(self, name: str, value):
+        searched = {field: getattr(self, field) for field in SEARCHED}
+        searched[name] = value
+        self.search_text = search_text(**searched)
+        return value
 
 
 def fold(text: str) -> str:
@@ -74,10 +84,3 @@ def search_text(first_name, last_name, email, external_id, phone) -> str | None:
     if phone and digits(phone):
         words.append(digits(phone))
     return " ".join(words) or None
-
-
-@event.listens_for(Member, "before_insert")
-@event.listens_for(Member, "before_update")
-def _refresh(mapper, connection, member: Member) -> None:
-    member.search_text = search_text(member.first_name, member.last_name, member.email, member.external_id,
-                                     member.phone)

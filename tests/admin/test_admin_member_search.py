@@ -37,3 +37,12 @@ def test_a_changed_name_is_found_by_its_new_spelling(admin_web, api, ana):
     assert api.patch(f"/v1/members/{ana['id']}", {"last_name": "Muñoz"}).status_code == 200
     assert ana["id"] in admin_web.get("/admin/members", query_string={"q": "munoz"}).get_data(as_text=True)
     assert ana["id"] in admin_web.get("/admin/members", query_string={"q": "MUÑOZ ana"}).get_data(as_text=True)
+
+
+def test_a_member_brought_in_by_the_bulk_import_is_found_the_same_way(admin_web, runner, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("external_id,email,phone,first_name,last_name\n"
+                    "imp-1,zoe@example.com,+44 20 7946 0958,Zoë,Ñúñez\n", encoding="utf-8")
+    assert runner.invoke(args=["members", "import", str(path)]).exit_code == 0
+    for typed in ("zoe nunez", "(20) 7946-0958", "ZOË"):
+        assert "imp-1" in admin_web.get("/admin/members", query_string={"q": typed}).get_data(as_text=True)
