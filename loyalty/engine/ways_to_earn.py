@@ -45,15 +45,13 @@ def ways_to_earn(program: Program, tier_id: str, usage: Mapping[tuple[str, str],
 
 
 def usage_counters(program: Program, now: datetime) -> list[tuple[str, str]]:
-    """The counters ``ways_to_earn`` reads: each limit's in the current period."""
-    clock = EventClock(now, program.timezone)
-    keys = []
-    for rule in program.rules:
-        if rule.limit:
-            keys.append((rule.counter, clock.key(rule.limit.per)))
-        if rule.referral and rule.referral.referrer_limit:
-            keys.append((rule.referrer_counter, clock.key(rule.referral.referrer_limit.per)))
-    return keys
+    """The counters ``ways_to_earn`` reads: those an event of each action would read now (``usage_keys``),
+    the member's own and those it has as a referrer."""
+    keys: dict[tuple[str, str], None] = {}
+    for action in program.by_action:
+        read = program.usage_keys(action, now)
+        keys.update(dict.fromkeys(read.member + read.referrer))
+    return list(keys)
 
 
 def _award_way(rule: Rule, multiplier: Fraction, usage, clock: EventClock) -> dict | None:
