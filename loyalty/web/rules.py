@@ -9,12 +9,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from loyalty import clock
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import EventFacts, Item
-from loyalty.engine.program_changes import award_words, program_changes, when_words
-from loyalty.errors import ConfirmationRequired, LoyaltyError, RulesRejected, ValidationFailed
+from loyalty.engine.program_changes import program_changes
+from loyalty.errors import ConfirmationRequired, LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
-from loyalty.services.program_document import PERIODS, edit_rule
 from loyalty.services.simulation import member_state, simulate
 from loyalty.web import blp
 from loyalty.web.auth import actor, admin_required
@@ -36,8 +35,7 @@ def _editor(yaml_text: str | None = None, errors: list | None = None, status: in
         "admin/rules.html", active=active, yaml_text=active.yaml if yaml_text is None else yaml_text,
         errors=errors or [], versions=rules_service.versions(session), catalog=program.catalog(),
         program=program, today=today, backtest_from=today - timedelta(days=28), note=note, refusal=refusal,
-        impact_from=today - timedelta(days=IMPACT_DAYS - 1), periods=PERIODS,
-        ways=[(rule, award_words(rule, program), when_words(rule)) for rule in program.rules],
+        impact_from=today - timedelta(days=IMPACT_DAYS - 1),
     ), status
 
 
@@ -53,43 +51,17 @@ def rules_check():
     """Validation as you type: every error with its line and column, and what the text changes in the active
     program, in words (JSON)."""
     try:
-        candidate = rules_service.compile_rules(_yaml_from(request.get_json(silent=True) or {}))
+        candidate = rules_service.compile_rules(yaml_from(request.get_json(silent=True) or {}))
     except RulesRejected as rejected:
         return {"valid": False, "errors": rejected.details["errors"], "changes": []}
     return {"valid": True, "errors": [],
             "changes": program_changes(rules_service.active_rules(db.session).program, candidate)}
 
 
-@blp.post("/rules/edit-rule")
-@admin_required
-def rules_edit_rule():
-    """A way to earn's form applied to the editor's YAML: the new text, comments and order kept (JSON)."""
-    body = request.get_json(silent=True) or {}
-    try:
-        edited = edit_rule(_yaml_from(body), str(body.get("rule_id", "")),
-                           points=_whole(body, "points"), points_per_dollar=body.get("points_per_dollar") or None,
-                           limit_count=_whole(body, "limit_count"), limit_per=body.get("limit_per") or None)
-    except RulesRejected as rejected:
-        return {"errors": rejected.details["errors"]}, 422
-    except LoyaltyError as error:
-        return {"errors": _field_messages(error)}, 422
-    return {"yaml": edited}
-
-
-def _whole(body: dict, name: str) -> int | None:
-    value = body.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed({name: ["a whole number"]}) from None
-
-
 @blp.post("/rules/publish")
 @admin_required
 def rules_publish():
-    text, note = _yaml_from(request.form), request.form.get("note", "").strip()[:500]
+    text, note = yaml_from(request.form), request.form.get("note", "").strip()[:500]
     refused = {"title": "Not published"}
     if not note:
         return _editor(text, [{"line": None, "column": None, "path": "note",
@@ -144,7 +116,7 @@ def rules_simulate():
     """One sample event for a real or described member under the editor's YAML (HTML fragment)."""
     form = request.form
     try:
-        program = rules_service.compile_rules(_yaml_from(form))
+        program = rules_service.compile_rules(yaml_from(form))
         state = _member(form)
         facts = _event(form, program)
     except RulesRejected as rejected:
@@ -161,7 +133,7 @@ def rules_simulate():
 def rules_backtest():
     form = request.form
     try:
-        candidate = rules_service.compile_rules(_yaml_from(form))
+        candidate = rules_service.compile_rules(yaml_from(form))
         program = rules_service.active_rules(db.session).program
         first, last = _date(form.get("from"), "from"), _date(form.get("to"), "to")
         start, end = _midnight(first, program), _midnight(last + timedelta(days=1), program)
@@ -179,7 +151,7 @@ class _FormError(ValueError):
     pass
 
 
-def _yaml_from(data) -> str:
+def yaml_from(data) -> str:
     text = data.get("yaml") or ""
     if not isinstance(text, str) or not text.strip():
         raise RulesRejected([{"line": 1, "column": 1, "path": "", "message": "the rules are empty"}])

@@ -22,7 +22,9 @@ def sign_in(page, base: str, key: str, path: str = "/admin/rules") -> None:
 
 
 def select_in_editor(page, needle: str, word: str) -> int:
-    """Select ``word`` inside the first editor line holding ``needle``; returns the 0-based line."""
+    """Select ``word`` inside the first editor line holding ``needle`` (in the YAML view); returns the 0-based line."""
+    if page.get_attribute("#tab-yaml", "aria-selected") != "true":
+        page.click("#tab-yaml")
     return page.evaluate(
         """([needle, word]) => {
             const cm = window.rulesEditor;
@@ -216,11 +218,11 @@ def test_a_marketer_changes_a_way_to_earn_with_its_form_sees_the_change_publishe
     page.set_viewport_size({"width": 1366, "height": 768})
     sign_in(page, live_server, admin_key)
     page.wait_for_selector("#problems .ok")
-    review = page.locator("[data-testid=ways] li[data-rule=review]")
+    review = page.locator("[data-testid=builder-rules] li[data-rule=review]")
     review.locator("summary").click()
     review.locator("input[name=points]").fill("30")
     review.locator("input[name=limit_count]").fill("5")
-    review.locator("button[type=submit]").click()
+    review.get_by_role("button", name="Apply to the editor").click()
     review.get_by_text("Applied to the editor").wait_for()
     edited = page.evaluate("window.rulesEditor.getValue()")
     assert "award: {points: 30}\n    limit: {count: 5, per: calendar_month}" in edited

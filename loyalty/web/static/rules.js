@@ -90,6 +90,7 @@
 
   function jumpTo(line, column) {
     if (!editor) return;
+    if (yamlPanel && yamlPanel.hidden) show("yaml");
     editor.focus();
     editor.setCursor({line: line - 1, ch: Math.max((column || 1) - 1, 0)});
   }
@@ -152,28 +153,131 @@
         .then(function () { button.disabled = false; });
     });
   }
-  /* A way to earn's form rewrites the editor's YAML on the server (comments and order kept); the check,
-     the changes and the impact then follow as for any edit. */
-  var ways = document.querySelector("[data-testid=ways]");
-  Array.prototype.forEach.call(document.querySelectorAll(".way-form"), function (form) {
-    form.addEventListener("submit", function (event) {
+  /* Builder and YAML: two views of the editor's text. The forms are drawn from the text on the server, and a
+     form's values are written into it there (comments and order kept); the check, the changes and the impact
+     then follow as for any edit. */
+  var builder = document.getElementById("builder-panel");
+  var yamlPanel = document.getElementById("yaml-panel");
+  var tabs = {builder: document.getElementById("tab-builder"), yaml: document.getElementById("tab-yaml")};
+  var drawnFor = null;
+
+  function setEditor(text) { if (editor) editor.setValue(text); else textarea.value = text; }
+
+  function show(view) {
+    var yaml = view === "yaml";
+    yamlPanel.hidden = !yaml;
+    builder.hidden = yaml;
+    tabs.yaml.setAttribute("aria-selected", String(yaml));
+    tabs.builder.setAttribute("aria-selected", String(!yaml));
+    if (yaml && editor) editor.refresh();
+    if (!yaml && drawnFor !== currentYaml()) drawBuilder();
+  }
+
+  /* Which item a <details> shows, so the forms drawn again after an edit stay open where they were. */
+  function itemKey(details) {
+    var item = details.closest("li");
+    return item ? JSON.stringify(item.dataset) : details.querySelector("summary strong").textContent;
+  }
+
+  function drawBuilder(keepOpen) {
+    var text = currentYaml();
+    var data = new FormData();
+    data.append("yaml", text);
+    var wasOpen = keepOpen ? Array.prototype.map.call(builder.querySelectorAll("details[open]"), itemKey) : [];
+    return post(builder.dataset.url, data, false)
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        drawnFor = text;
+        builder.innerHTML = html;  /* server-rendered and escaped by Jinja */
+        Array.prototype.forEach.call(builder.querySelectorAll("details"), function (details) {
+          if (wasOpen.indexOf(itemKey(details)) !== -1) details.open = true;
+        });
+        Array.prototype.forEach.call(builder.querySelectorAll("form.builder-form"), showWhen);
+      })
+      .catch(function () { builder.textContent = "Could not draw the forms: is the server up?"; });
+  }
+
+  /* Fields that only matter for one kind of award show only with it. */
+  function showWhen(form) {
+    var award = form.querySelector("[name=award]");
+    if (!award) return;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-when]"), function (part) {
+      part.hidden = part.dataset.when.split(" ").indexOf("award=" + award.value) === -1;
+    });
+  }
+
+  function formProblems(form, result) {
+    var status = form.querySelector(".form-status");
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (input) {
+      input.removeAttribute("aria-invalid");
+    });
+    var said = [];
+    Object.keys(result.fields || {}).forEach(function (name) {
+      var input = form.querySelector("[name=" + name + "]");
+      if (input) input.setAttribute("aria-invalid", "true");
+      var label = input && input.closest("label") ? input.closest("label").firstChild.textContent.trim() : name;
+      said.push(label + ": " + result.fields[name].join(", "));
+    });
+    (result.errors || []).forEach(function (error) {
+      said.push((error.path ? error.path + ": " : "") + error.message);
+    });
+    status.className = "form-status error";
+    status.textContent = said.join(" · ");
+    var first = form.querySelector("[aria-invalid]");
+    if (first) first.focus();
+  }
+
+  if (builder) {
+    builder.addEventListener("change", function (event) {
+      if (event.target.name === "award") showWhen(event.target.form);
+    });
+    builder.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.classList.contains("builder-form")) return;
       event.preventDefault();
-      var status = form.querySelector(".way-status");
-      var body = {yaml: currentYaml(), rule_id: form.dataset.rule};
-      new FormData(form).forEach(function (value, name) { body[name] = value; });
-      post(ways.dataset.url, JSON.stringify(body), true)
+      var action = event.submitter && event.submitter.value === "remove" ? "remove" : "save";
+      var data = new FormData(form);
+      data.set("action", action);
+      data.append("yaml", currentYaml());
+      var status = form.querySelector(".form-status");
+      status.className = "form-status";
+      status.textContent = "Working…";
+      post(builder.dataset.applyUrl, data, false)
         .then(function (response) { return response.json(); })
         .then(function (result) {
-          if (result.yaml === undefined) {
-            status.textContent = (result.errors || []).map(function (e) { return e.message; }).join(" ");
-            return;
-          }
-          if (editor) editor.setValue(result.yaml); else textarea.value = result.yaml;
-          status.textContent = "Applied to the editor: see what this changes, then publish.";
+          if (result.yaml === undefined) { formProblems(form, result); return; }
+          setEditor(result.yaml);
+          var item = form.closest("li");
+          var section = form.closest("section");
+          var name = form.querySelector("[name=id]");
+          var stillOpen = action === "save" && !(item && item.classList.contains("add"));
+          return drawBuilder(stillOpen).then(function () {
+            /* Say so where the marketer is looking: in the item just written, or atop its section. */
+            var again = section && builder.querySelector("[data-testid=" + section.dataset.testid + "]");
+            var target = again;
+            if (action === "save" && again && name && again.dataset.item) {
+              target = again.querySelector("li[data-" + again.dataset.item + "=\"" + CSS.escape(name.value) + "\"]") || again;
+            } else if (action === "save" && again) {
+              target = again.querySelector("form[data-section=" + form.dataset.section + "]") || again;
+            }
+            var note = document.createElement("p");
+            note.className = "ok applied";
+            note.setAttribute("role", "status");
+            note.dataset.testid = "applied";
+            note.textContent = (action === "remove" ? "Removed in the editor" : "Applied to the editor") +
+              ": see what this changes on the right, then publish.";
+            if (target) {
+              target.appendChild(note);
+              target.scrollIntoView({block: "nearest"});
+            }
+          });
         })
         .catch(function () { status.textContent = "The request failed: is the server up?"; });
     });
-  });
+    tabs.builder.addEventListener("click", function () { show("builder"); });
+    tabs.yaml.addEventListener("click", function () { show("yaml"); });
+    show(location.hash === "#yaml" ? "yaml" : "builder");
+  }
 
   panel("simulate-form", "simulation");
   panel("backtest-form", "backtest-result");
