@@ -5,7 +5,7 @@ by reward; the wording of each rule's award is the one the widget and the
 explanations use.
 """
 
-from .program import FixedAward, Program, Rule, SpendAward
+from .program import Cap, FixedAward, Program, Rule, SpendAward
 from .reasons import LIMIT_WORDS, unit
 
 
@@ -22,10 +22,10 @@ def program_changes(old: Program, new: Program) -> list[str]:
             said.extend(f"{rule.id}: {change}" for change in _rule_changes(before, rule, old, new))
     said.extend(f"Rule {rule.id} removed ({award_words(rule, old)} {when_words(rule)})".replace(" )", ")")
                 for rule in old.rules if rule.id not in new_ids)
+    said.extend(_cap_changes(old, new))
     said.extend(_tier_changes(old, new))
     said.extend(_reward_changes(old, new))
-    if old.expiry != new.expiry:
-        said.append("Points expiry changed (for points earned from now on)")
+    said.extend(_setting_changes(old, new))
     return said
 
 
@@ -88,6 +88,39 @@ def _limit(rule: Rule) -> str:
     return "" if limit is None else f"{limit.count} {LIMIT_WORDS[limit.per]}"
 
 
+def _cap_words(cap: Cap) -> str:
+    return f"at most {cap.max_points:,} points {LIMIT_WORDS[cap.per]} from {', '.join(cap.rules)}"
+
+
+def _cap_changes(old: Program, new: Program) -> list[str]:
+    before = {cap.id: cap for cap in old.caps}
+    said = []
+    for cap in new.caps:
+        was = before.pop(cap.id, None)
+        if was is None:
+            said.append(f"New cap {cap.id}: {_cap_words(cap)}")
+        elif _cap_words(was) != _cap_words(cap):
+            said.append(f"Cap {cap.id}: {_cap_words(was)} → {_cap_words(cap)}")
+    said.extend(f"Cap {cap.id} removed ({_cap_words(cap)})" for cap in before.values())
+    return said
+
+
+def _setting_changes(old: Program, new: Program) -> list[str]:
+    settings = [
+        ("Program name", old.name, new.name), ("Currency", old.currency, new.currency),
+        ("A point's value (cents)", old.point_value, new.point_value),
+        ("Timezone", old.timezone.key, new.timezone.key),
+        ("Qualifying points count over (days)", old.qualifying_window.days, new.qualifying_window.days),
+        ("A tier is held for (days)", old.tier_hold.days, new.tier_hold.days),
+        ("Repeat customers buy again within (days)", old.repeat_within_days, new.repeat_within_days),
+        ("Lapsed after (days)", old.lapsed_after_days, new.lapsed_after_days),
+    ]
+    said = [f"{name}: {was} → {now}" for name, was, now in settings if was != now]
+    if old.expiry != new.expiry:
+        said.append("Points expiry changed (for points earned from now on)")
+    return said
+
+
 def _tier_changes(old: Program, new: Program) -> list[str]:
     said = []
     before = {tier.id: tier for tier in old.tiers}
@@ -112,8 +145,24 @@ def _reward_changes(old: Program, new: Program) -> list[str]:
         was = old.reward(reward.id)
         if was is None:
             said.append(f"New reward {reward.name}: {reward.points_cost:,} points")
-        elif was.points_cost != reward.points_cost:
+            continue
+        if was.points_cost != reward.points_cost:
             said.append(f"Reward {reward.name}: {was.points_cost:,} → {reward.points_cost:,} points")
+        if was.stock != reward.stock:
+            said.append(f"Reward {reward.name}: stock {_stock(was.stock)} → {_stock(reward.stock)}")
+        if was.tiers != reward.tiers:
+            said.append(f"Reward {reward.name}: for {_tiers(was.tiers, old)} → for {_tiers(reward.tiers, new)}")
+        if (was.type, was.value) != (reward.type, reward.value) or \
+                (was.available_from, was.available_until) != (reward.available_from, reward.available_until):
+            said.append(f"Reward {reward.name}: its type, value or dates changed")
     said.extend(f"Reward {reward.name} removed from the catalog" for reward in old.rewards
                 if new.reward(reward.id) is None)
     return said
+
+
+def _stock(stock: int | None) -> str:
+    return "unlimited" if stock is None else f"{stock:,}"
+
+
+def _tiers(tiers: tuple[str, ...], program: Program) -> str:
+    return ", ".join(program.tier_names.get(tier, tier) for tier in tiers) if tiers else "every tier"

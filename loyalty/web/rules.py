@@ -12,6 +12,7 @@ from loyalty.engine import EventFacts, Item
 from loyalty.engine.program_changes import program_changes
 from loyalty.errors import ConfirmationRequired, LoyaltyError, RulesRejected
 from loyalty.extensions import db
+from loyalty.services import publish_risks
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
 from loyalty.services.simulation import member_state, simulate
@@ -93,6 +94,26 @@ def rules_activate(version):
     return redirect(url_for("admin.rules_editor"))
 
 
+@blp.get("/rules/versions/<int:version>/rollback")
+@admin_required
+def rules_rollback(version):
+    """Before rolling back: what the old version changes against the active one, in words, with its warnings and
+    its impact on the last 30 days; the marketer confirms or goes back."""
+    row = _version(version)
+    session = db.session
+    active = rules_service.active_version(session)
+    current = rules_service.active_rules(session).program
+    target = rules_service.program_for_version(session, row.version)
+    today = clock.now().astimezone(current.timezone).date()
+    first = today - timedelta(days=IMPACT_DAYS - 1)
+    report = backtest(session, target, current, _midnight(first, current),
+                      _midnight(today + timedelta(days=1), current), top=10)
+    return render_template(
+        "admin/rollback.html", row=row, active=active, program=current, changes=program_changes(current, target),
+        warnings=publish_risks.warnings(session, current, target, clock.now()), report=report, first=first,
+        last=today, tier_names={**current.tier_names, **target.tier_names})
+
+
 @blp.get("/rules/versions/<int:version>.yaml")
 @admin_required
 def rules_download(version):
@@ -144,7 +165,8 @@ def rules_backtest():
         return render_template("admin/_problems.html", errors=_field_messages(error)), 422
     except _FormError as error:
         return render_template("admin/_problems.html", errors=[{"message": str(error)}]), 422
-    return render_template("admin/_backtest.html", report=report, first=first, last=last)
+    return render_template("admin/_backtest.html", report=report, first=first, last=last,
+                           tier_names={**program.tier_names, **candidate.tier_names})
 
 
 class _FormError(ValueError):

@@ -115,6 +115,13 @@ def test_marketer_edits_checks_simulates_publishes_and_rolls_back(live_server, p
     page.go_back()
     page.wait_for_selector("[data-testid=activate-1]")
     page.click("[data-testid=activate-1]")
+    changes = page.wait_for_selector("[data-testid=rollback-changes]")
+    assert "spend: 2 points per $1 → 1 point per $1" in changes.text_content()
+    impact = page.text_content("[data-testid=rollback-impact] [data-testid=backtest-difference]")
+    assert impact.strip() == "-10"  # the purchase made under version 2 would have earned 10 less
+    page.screenshot(path=artifacts / "6b-rollback-confirm.png", full_page=True)
+    assert awarded_by_rule(api.purchase(member, 1000)) == {"spend": 20}, "nothing changes before confirming"
+    page.click("[data-testid=confirm-rollback]")
     page.wait_for_selector(".flash")
     assert "Version 1 is active again" in page.text_content(".flash")
     assert page.text_content("[data-testid=active-version]") == "version 1"

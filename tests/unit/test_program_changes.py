@@ -53,3 +53,19 @@ def test_rules_tiers_and_rewards_added_removed_or_changed():
         "Tier Silver: × 1.25 → × 1.5",
         "Reward Any drink, any size: 150 → 120 points",
     ]
+
+
+def test_caps_settings_and_reward_details_are_said_too():
+    old = load_program(DEMO)
+    new = load_program(DEMO.replace("max_points: 2000", "max_points: 1500")
+                       .replace("hold_days: 365", "hold_days: 180")
+                       .replace("lapsed_after_days: 180", "lapsed_after_days: 200")
+                       .replace("    tiers: [gold]\n    stock: 100", "    tiers: [silver, gold]\n    stock: 40"))
+    assert program_changes(old, new) == [
+        "Cap purchase-daily: at most 2,000 points per day from spend, coffee-bonus, holiday-double"
+        " → at most 1,500 points per day from spend, coffee-bonus, holiday-double",
+        "Reward Gold tumbler: stock 100 → 40",
+        "Reward Gold tumbler: for Gold → for Silver, Gold",
+        "A tier is held for (days): 365 → 180",
+        "Lapsed after (days): 180 → 200",
+    ]
