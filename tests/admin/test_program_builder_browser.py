@@ -3,7 +3,7 @@
 Screenshots go to tests/artifacts/admin/; `docs/images/admin-*.png` are taken from these runs.
 """
 
-from tests.admin.test_admin_browser import sign_in
+from tests.admin.test_admin_browser import select_in_editor, sign_in
 from tests.conftest import awarded_by_rule
 
 TEA = [{"sku": "sencha", "category": "tea", "quantity": 2, "unit_amount": 400}]
@@ -124,4 +124,26 @@ def test_rewards_tiers_and_expiry_change_through_their_forms(live_server, page, 
     catalog = api.get("/v1/rewards").get_json()
     rewards = {reward["id"]: reward for reward in catalog.get("data", catalog if isinstance(catalog, list) else [])}
     assert "free-pastry" in rewards and "gold-tumbler" not in rewards
+    assert page.console_errors == []
+
+
+def test_a_yaml_edit_shows_in_the_forms_and_the_forms_work_by_keyboard(live_server, page, admin_key):
+    open_builder(page, live_server, admin_key)
+    select_in_editor(page, "award: {points: 25}", "25")
+    page.keyboard.type("40")
+    page.wait_for_selector("[data-testid=changes] li")
+    page.click("#tab-builder")
+    review = page.locator("[data-testid=builder-rules] li[data-rule=review]")
+    review.locator("summary", has_text="40 points").wait_for()
+    assert review.locator("[name=points]").input_value() == "40"
+
+    review.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the form
+    points = review.locator("[name=points]")
+    points.focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("45")
+    page.keyboard.press("Enter")  # submits it, as any form
+    page.locator("[data-testid=builder-rules] li[data-rule=review] summary", has_text="45 points").wait_for()
+    assert "award: {points: 45}" in page.evaluate("window.rulesEditor.getValue()")
     assert page.console_errors == []
