@@ -10,10 +10,8 @@ from flask import render_template, request
 
 from loyalty.engine.catalog import catalog
 from loyalty.engine.conditions import EVENT_FIELDS, OPERATORS
-from loyalty.engine.periods import DAY_NAMES, PERIODS
+from loyalty.engine.periods import DAY_NAMES
 from loyalty.engine.program_changes import award_words, when_words
-from loyalty.engine.reasons import LIMIT_WORDS
-from loyalty.engine.rewards import REWARD_TYPES
 from loyalty.errors import LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import program_builder
@@ -48,9 +46,9 @@ def rules_builder():
     return render_template(
         "admin/_builder.html", outline=outline, words=_rule_words(program), program=program or active,
         compiled=program is not None, catalog=catalog(program or active), award_kinds=AWARD_KINDS,
-        periods=PERIODS, period_names=PERIOD_NAMES, limit_words=LIMIT_WORDS, days=DAY_NAMES,
-        operators=OPERATORS, condition_fields=CONDITION_FIELDS, units=UNITS, end_of=END_OF,
-        reward_types=REWARD_TYPES, type_labels=REWARD_TYPE_LABELS,
+        period_names=PERIOD_NAMES, days=DAY_NAMES, operators=OPERATORS, condition_fields=CONDITION_FIELDS,
+        units=[(unit, unit) for unit in UNITS], end_of=[(period, period) for period in END_OF],
+        type_labels=REWARD_TYPE_LABELS,
         rule_ids=[key for key, _ in outline["rules"]], tier_ids=[key for key, _ in outline["tiers"]],
         tier_names={key: fields["name"] or key for key, fields in outline["tiers"]}, **_new_items())
 
