@@ -1,0 +1,123 @@
+"""A batch of events: each accrued exactly as if posted alone, one failing writing nothing.
+
+The batch runs in the caller's one write transaction. Its members (and their
+referrers, whom a purchase may credit) are locked once, in id order, so two
+batches touching the same members queue instead of deadlocking. Each event
+then goes through ``accrual.apply_event`` under a SAVEPOINT: an event that
+fails rolls back to it and the others go on.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.db.transactions import lock_members
+from loyalty.errors import IdempotencyConflict, LoyaltyError, MemberInactive, NotFound, ValidationFailed
+from loyalty.models import Event, Member
+from loyalty.services.accrual import EventInput, EventOutcome, apply_event, check_event
+from loyalty.services.rules import ActiveRules
+
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One event as sent: its input, or the error its parsing gave."""
+
+    index: int
+    data: EventInput | None = None
+    error: LoyaltyError | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    index: int
+    outcome: EventOutcome | None = None
+    error: LoyaltyError | None = None
+
+    @property
+    def status(self) -> int:
+        return 201 if self.error is None else self.error.status
+
+
+@dataclass(frozen=True)
+class _Checked:
+    index: int
+    data: EventInput
+    occurred_at: datetime
+
+
+def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], actor: str | None,
+                 now: datetime) -> list[BatchResult]:
+    """Accrue each event, a member's in ``occurred_at`` order (ties: the order sent); results in the order sent."""
+    results: dict[int, BatchResult] = {}
+    checked: list[_Checked] = []
+    for item in items:
+        try:
+            if item.error is not None:
+                raise item.error
+            if item.data.source_id is None:
+                raise ValidationFailed({"source_id": ["required for each event of a batch"]})
+            checked.append(_Checked(item.index, item.data, check_event(rules, item.data, now)))
+        except LoyaltyError as error:
+            results[item.index] = BatchResult(item.index, error=error)
+    member_ids = _member_ids(session, [c.data for c in checked])
+    members = _lock_with_referrers(session, set(member_ids.values()))
+    recorded = _recorded_source_ids(session, [c.data.source_id for c in checked])
+    for event in sorted(checked, key=lambda c: (c.occurred_at, c.index)):
+        try:
+            member = _member(members, member_ids, event.data)
+            if event.data.source_id in recorded:
+                raise IdempotencyConflict(f"An event with source_id {event.data.source_id!r} is already recorded.",
+                                          {"source_id": event.data.source_id})
+            with session.begin_nested():
+                outcome = apply_event(session, rules, member, event.data, event.occurred_at, actor, now)
+            recorded.add(event.data.source_id)
+            results[event.index] = BatchResult(event.index, outcome=outcome)
+        except LoyaltyError as error:
+            if isinstance(error, IdempotencyConflict):
+                recorded.add(event.data.source_id)
+            results[event.index] = BatchResult(event.index, error=error)
+    return [results[item.index] for item in items]
+
+
+def _member_ids(session: Session, events: list[EventInput]) -> dict[tuple[str, str], str]:
+    """(``"id"`` or ``"external"``, the value sent) → the member's id, for those that exist."""
+    sent = {("id", e.member_id) if e.member_id else ("external", e.external_id) for e in events}
+    ids = [value for kind, value in sent if kind == "id"]
+    external = [value for kind, value in sent if kind == "external"]
+    found = {}
+    if ids:
+        found.update({("id", i): i for i in session.scalars(select(Member.id).where(Member.id.in_(ids)))})
+    if external:
+        found.update({("external", external_id): member_id for member_id, external_id in session.execute(
+            select(Member.id, Member.external_id).where(Member.external_id.in_(external)))})
+    return found
+
+
+def _lock_with_referrers(session: Session, member_ids: set[str]) -> dict[str, Member]:
+    """Lock the members and their referrers in one statement (in id order: no deadlock with another batch)."""
+    if not member_ids:
+        return {}
+    referrers = set(session.scalars(select(Member.referred_by_id).where(
+        Member.id.in_(member_ids), Member.referred_by_id.is_not(None))))
+    return lock_members(session, member_ids | referrers)
+
+
+def _recorded_source_ids(session: Session, source_ids: list[str]) -> set[str]:
+    if not source_ids:
+        return set()
+    return set(session.scalars(select(Event.source_id).where(Event.source_id.in_(source_ids))))
+
+
+def _member(members: dict[str, Member], member_ids: dict[tuple[str, str], str], data: EventInput) -> Member:
+    key = ("id", data.member_id) if data.member_id else ("external", data.external_id)
+    member = members.get(member_ids.get(key))
+    if member is None:
+        raise NotFound("No member with that id." if data.member_id
+                       else f"No member with external_id {data.external_id!r}.")
+    if member.status != "active":
+        raise MemberInactive(f"Member {member.id} is {member.status}.")
+    return member
