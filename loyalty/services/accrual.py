@@ -122,23 +122,29 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
-                occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
+                occurred_at: datetime, actor: str | None, now: datetime, *,
+                locked: dict[str, Member] | None = None, endpoints: list | None = None) -> EventOutcome:
     """Evaluate one event for a locked member and write everything it causes.
 
     A repeated ``source_id`` is caught by its unique index when the event row
     is inserted, which also settles two racing requests on different members.
+    A batch passes the members it ``locked`` already (the referrer among them:
+    locking again would reload it over changes not yet flushed) and the
+    webhook ``endpoints`` it read once.
     """
     with session.no_autoflush:
-        return _apply_event(session, rules, member, data, occurred_at, actor, now)
+        return _apply_event(session, rules, member, data, occurred_at, actor, now, locked, endpoints)
 
 
 def _apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
-                 occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
+                 occurred_at: datetime, actor: str | None, now: datetime,
+                 locked: dict[str, Member] | None, endpoints: list | None) -> EventOutcome:
     program = rules.program
     tier_review.review_member(session, program, member, now)  # a hold that ended gives no multiplier
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
-        referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
+        referrer = (locked or {}).get(member.referred_by_id) or lock_members(
+            session, [member.referred_by_id]).get(member.referred_by_id)
     # The member view's reads come with the counters': the answer then needs no read after the write.
     keys = program.usage_keys(data.type, occurred_at)
     reads = read_member(session, program, member.id, now, keys.member)
@@ -164,10 +170,9 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
                                   {"source_id": data.source_id}) from None
     people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
     earned, new_lots = _post_awards(session, rules, people, event, evaluation.awards, actor, now)
-    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
-    if qualifying:
-        counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
+    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
+                        {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
     if data.type == PURCHASE:
         _count_purchase(member, occurred_at)
     if referrer is not None and referrer.id in earned:
@@ -176,7 +181,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     member.last_activity_at = now
     refresh_lifecycle(rules, member, now)
     if earned:
-        endpoints = outbox.subscribed_endpoints(session)
+        endpoints = outbox.subscribed_endpoints(session) if endpoints is None else endpoints
         for person_id, data_earned in earned.items():
             outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
     if qualifying:

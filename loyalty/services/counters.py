@@ -185,12 +185,16 @@ def counters_of(session: Session, member_id: str) -> dict[tuple[str, str], int]:
     return usage
 
 
-def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
-    """Add ``(member_id, counter_id, period_key, amount)`` increments, one statement per table."""
+def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
+               qualifying: dict[tuple[str, date], int] | None = None) -> None:
+    """Add ``(member_id, counter_id, period_key, amount)`` increments and qualifying points by
+    ``(member_id, day)``, one statement per table: a day's counters and points share its row."""
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     for member_id, counter_id, period_key, amount in increments:
         totals[member_id, counter_id, period_key] += amount
-    write_increments(session, totals, {})
+    write_increments(session, totals, qualifying or {})
+    for (member_id, day), points in (qualifying or {}).items():
+        _move_remembered_totals(session, member_id, day, points)
 
 
 #: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
@@ -201,7 +205,10 @@ QUALIFYING_TOTALS = "loyalty.qualifying_totals"
 
 def add_qualifying(session: Session, member_id: str, day: date, points: int) -> None:
     """Add qualifying points to a day; totals remembered in this transaction move with them."""
-    write_increments(session, {}, {(member_id, day): points})
+    add_usages(session, (), {(member_id, day): points})
+
+
+def _move_remembered_totals(session: Session, member_id: str, day: date, points: int) -> None:
     for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
         if member == member_id and first_day <= day <= last_day:
             session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points

@@ -3,8 +3,15 @@
 The batch runs in the caller's one write transaction. Its members (and their
 referrers, whom a purchase may credit) are locked once, in id order, so two
 batches touching the same members queue instead of deadlocking. Each event
-then goes through ``accrual.apply_event`` under a SAVEPOINT: an event that
-fails rolls back to it and the others go on.
+goes through ``accrual.apply_event``.
+
+Events are checked before any is applied (fields, member, a source_id
+recorded before or earlier in the batch), so one that fails when applied is
+rare: a source_id recorded meanwhile by a racing request. So the batch runs
+under one SAVEPOINT; if an event fails the whole run rolls back to it and
+runs again with a SAVEPOINT per event, the failed one alone writing nothing.
+A SAVEPOINT per event from the start would flush the members after each
+event and cost two more statements an event (see docs/batches.md).
 """
 
 from dataclasses import dataclass
@@ -13,9 +20,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loyalty import outbox
 from loyalty.db.transactions import lock_members
 from loyalty.errors import IdempotencyConflict, LoyaltyError, MemberInactive, NotFound, ValidationFailed
 from loyalty.models import Event, Member
+from loyalty.services import counters
 from loyalty.services.accrual import EventInput, EventOutcome, apply_event, check_event
 from loyalty.services.rules import ActiveRules
 
@@ -66,21 +75,62 @@ def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], a
     member_ids = _member_ids(session, [c.data for c in checked])
     members = _lock_with_referrers(session, set(member_ids.values()))
     recorded = _recorded_source_ids(session, [c.data.source_id for c in checked])
-    for event in sorted(checked, key=lambda c: (c.occurred_at, c.index)):
-        try:
-            member = _member(members, member_ids, event.data)
-            if event.data.source_id in recorded:
-                raise IdempotencyConflict(f"An event with source_id {event.data.source_id!r} is already recorded.",
-                                          {"source_id": event.data.source_id})
-            with session.begin_nested():
-                outcome = apply_event(session, rules, member, event.data, event.occurred_at, actor, now)
-            recorded.add(event.data.source_id)
-            results[event.index] = BatchResult(event.index, outcome=outcome)
-        except LoyaltyError as error:
-            if isinstance(error, IdempotencyConflict):
-                recorded.add(event.data.source_id)
-            results[event.index] = BatchResult(event.index, error=error)
+    in_order = sorted(checked, key=lambda c: (c.occurred_at, c.index))
+    run = _Run(session, rules, members, member_ids, actor, now, outbox.subscribed_endpoints(session))
+    try:
+        with session.begin_nested():
+            results.update(run.accrue(in_order, set(recorded), each_apart=False))
+    except _EventFailed:
+        session.info.pop(counters.QUALIFYING_TOTALS, None)  # totals it remembered count what was rolled back
+        results.update(run.accrue(in_order, set(recorded), each_apart=True))
     return [results[item.index] for item in items]
+
+
+class _EventFailed(Exception):
+    """An event failed after its checks passed (a source_id recorded meanwhile by another request)."""
+
+
+@dataclass
+class _Run:
+    session: Session
+    rules: ActiveRules
+    members: dict[str, Member]
+    member_ids: dict[tuple[str, str], str]
+    actor: str | None
+    now: datetime
+    endpoints: list
+
+    def accrue(self, events: list[_Checked], recorded: set[str], each_apart: bool) -> dict[int, BatchResult]:
+        """Accrue ``events`` in order. Each under its own SAVEPOINT if ``each_apart``; else all in
+        the caller's, which the first event failing in ``apply_event`` rolls back (``_EventFailed``)."""
+        results = {}
+        for event in events:
+            try:
+                member = _member(self.members, self.member_ids, event.data)
+                if event.data.source_id in recorded:
+                    raise IdempotencyConflict(
+                        f"An event with source_id {event.data.source_id!r} is already recorded.",
+                        {"source_id": event.data.source_id})
+                results[event.index] = BatchResult(event.index, outcome=self._apply(event, member, each_apart))
+            except LoyaltyError as error:
+                results[event.index] = BatchResult(event.index, error=error)
+                if not isinstance(error, IdempotencyConflict):
+                    continue
+            recorded.add(event.data.source_id)
+        return results
+
+    def _apply(self, event: _Checked, member: Member, each_apart: bool) -> EventOutcome:
+        def apply():
+            return apply_event(self.session, self.rules, member, event.data, event.occurred_at, self.actor,
+                               self.now, locked=self.members, endpoints=self.endpoints)
+
+        if each_apart:
+            with self.session.begin_nested():
+                return apply()
+        try:
+            return apply()
+        except LoyaltyError as error:
+            raise _EventFailed() from error
 
 
 def _member_ids(session: Session, events: list[EventInput]) -> dict[tuple[str, str], str]:

@@ -111,6 +111,35 @@ def test_duplicate_source_id_is_409_for_that_event_alone(api, app, db_backend, f
         assert recorded_events() == 3
 
 
+def test_an_event_failing_when_applied_writes_nothing_and_the_others_are_recorded_once(
+        api, app, db_backend, frozen, monkeypatch):
+    """A source_id recorded after the batch's checks (by a racing request) fails when its event row
+    is written: the batch then runs again event by event."""
+    from loyalty.services import event_batch
+
+    ana, ben = api.enroll(), api.enroll()
+    api.purchase(ana["id"], 500, source_id="raced")
+    monkeypatch.setattr(event_batch, "_recorded_source_ids", lambda session, source_ids: set())
+    events = [purchase(ben["id"], 1000, occurred_at=NOW - timedelta(hours=2)),
+              purchase(ana["id"], 2000, "raced", occurred_at=NOW - timedelta(hours=1)),
+              purchase(ana["id"], 3000), review(ben["id"], NOW)]
+    results = post_batch(api, events).get_json()["results"]
+    assert [r["status"] for r in results] == [201, 409, 201, 201]
+    assert results[1]["error"]["code"] == "idempotency_conflict"
+    assert api.member(ana["id"])["points"]["balance"] == 50 + 5 + 30
+    assert api.member(ben["id"])["points"]["balance"] == 50 + 10 + 25
+    with app.app_context():
+        assert recorded_events() == 4
+        assert verify_ledger(db.session()) == []
+
+
+def test_a_source_id_whose_event_was_rejected_may_come_again_in_the_batch(api, db_backend, frozen):
+    ana = api.enroll()
+    results = post_batch(api, [purchase("mem_nobody", 1000, "order-5"),
+                               purchase(ana["id"], 1000, "order-5")]).get_json()["results"]
+    assert [r["status"] for r in results] == [404, 201]
+
+
 def test_a_later_single_post_of_a_batch_source_id_is_409(api, db_backend, frozen):
     ana = api.enroll()
     assert post_batch(api, [purchase(ana["id"], 1000, "order-9")]).get_json()["results"][0]["status"] == 201
