@@ -93,8 +93,8 @@ def main() -> None:
     print(f"{sa.engine.make_url(url).get_backend_name()}: in process, events over {args.members} members")
     print(f"  A: POST /v1/events, one at a time   {single_rate:8,.0f} events/s  {single_cpu:5.2f} ms CPU/event"
           f"  ({args.single} events)")
-    print(f"  B: POST /v1/events/batch of {args.batch_size:<5} {batch_rate:8,.0f} events/s  {batch_cpu:5.2f} ms CPU/event"
-          f"  ({args.batches} batches)")
+    print(f"  B: POST /v1/events/batch of {args.batch_size:<5} {batch_rate:8,.0f} events/s"
+          f"  {batch_cpu:5.2f} ms CPU/event  ({args.batches} batches)")
     print(f"  B / A: {batch_rate / single_rate:.1f}× events/s, {single_cpu / batch_cpu:.1f}× less CPU an event")
     if args.profile:
         print(f"Where a batch's CPU goes (own time by layer, {args.batches} batches under cProfile):")
