@@ -58,14 +58,15 @@ class EventOutcome:
     expiring_soon: list[dict]  # the member's, for ``member_view``
 
 
-def check_event(rules: ActiveRules, data: EventInput, now: datetime) -> datetime:
-    """Reject what the rules cannot take; returns the event's occurred_at."""
+def check_event(rules: ActiveRules, data: EventInput, now: datetime, historical: bool = False) -> datetime:
+    """Reject what the rules cannot take; returns the event's occurred_at. Only an import of
+    ``historical`` events may go back more than ``MAX_PAST``."""
     program = rules.program
     occurred_at = data.occurred_at or now
     fields: dict[str, list[str]] = {}
     if occurred_at > now + MAX_FUTURE:
         fields["occurred_at"] = ["may not be more than 5 minutes in the future"]
-    elif occurred_at < now - MAX_PAST:
+    elif occurred_at < now - MAX_PAST and not historical:
         fields["occurred_at"] = ["may not be more than 90 days in the past"]
     if data.type != PURCHASE and data.type not in program.actions:
         known = ", ".join(sorted(program.actions))

@@ -14,6 +14,7 @@ A SAVEPOINT per event from the start would flush the members after each
 event and cost two more statements an event (see docs/batches.md).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,11 +57,17 @@ class _Checked:
     index: int
     data: EventInput
     occurred_at: datetime
+    rules: ActiveRules
 
 
 def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], actor: str | None,
-                 now: datetime) -> list[BatchResult]:
-    """Accrue each event, a member's in ``occurred_at`` order (ties: the order sent); results in the order sent."""
+                 now: datetime, *, history: Callable[[datetime], ActiveRules] | None = None) -> list[BatchResult]:
+    """Accrue each event, a member's in ``occurred_at`` order (ties: the order sent); results in the order sent.
+
+    With ``history`` (``rules.rules_active_at``) the events are history being imported: each is
+    judged by the rules active at its ``occurred_at``, however long ago, and accrued as at that
+    moment (tiers move then, lots expire from then), sending no webhooks.
+    """
     results: dict[int, BatchResult] = {}
     checked: list[_Checked] = []
     for item in items:
@@ -69,14 +76,17 @@ def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], a
                 raise item.error
             if item.data.source_id is None:
                 raise ValidationFailed({"source_id": ["required for each event of a batch"]})
-            checked.append(_Checked(item.index, item.data, check_event(rules, item.data, now)))
+            its_rules = rules if history is None else history(item.data.occurred_at or now)
+            occurred_at = check_event(its_rules, item.data, now, historical=history is not None)
+            checked.append(_Checked(item.index, item.data, occurred_at, its_rules))
         except LoyaltyError as error:
             results[item.index] = BatchResult(item.index, error=error)
     member_ids = _member_ids(session, [c.data for c in checked])
     members = _lock_with_referrers(session, set(member_ids.values()))
     recorded = _recorded_source_ids(session, [c.data.source_id for c in checked])
     in_order = sorted(checked, key=lambda c: (c.occurred_at, c.index))
-    run = _Run(session, rules, members, member_ids, actor, now, outbox.subscribed_endpoints(session))
+    endpoints = outbox.subscribed_endpoints(session) if history is None else []
+    run = _Run(session, members, member_ids, actor, None if history else now, endpoints)
     try:
         with session.begin_nested():
             results.update(run.accrue(in_order, set(recorded), each_apart=False))
@@ -93,11 +103,10 @@ class _EventFailed(Exception):
 @dataclass
 class _Run:
     session: Session
-    rules: ActiveRules
     members: dict[str, Member]
     member_ids: dict[tuple[str, str], str]
     actor: str | None
-    now: datetime
+    now: datetime | None  # None: each event's own occurred_at (history)
     endpoints: list
 
     def accrue(self, events: list[_Checked], recorded: set[str], each_apart: bool) -> dict[int, BatchResult]:
@@ -121,8 +130,8 @@ class _Run:
 
     def _apply(self, event: _Checked, member: Member, each_apart: bool) -> EventOutcome:
         def apply():
-            return apply_event(self.session, self.rules, member, event.data, event.occurred_at, self.actor,
-                               self.now, locked=self.members, endpoints=self.endpoints)
+            return apply_event(self.session, event.rules, member, event.data, event.occurred_at, self.actor,
+                               self.now or event.occurred_at, locked=self.members, endpoints=self.endpoints)
 
         if each_apart:
             with self.session.begin_nested():
