@@ -121,8 +121,12 @@ class BatchInSchema(StrictSchema):
     """Each event is parsed on its own (``EventInSchema``), so one bad event fails alone."""
 
     events = ma.fields.List(ma.fields.Raw(), required=True, metadata={
-        "description": f"Up to {event_batch.MAX_EVENTS:,} bodies of POST /v1/events, each with its own source_id",
-        "items": {"$ref": "#/components/schemas/EventIn"}})
+        "description": f"Up to {event_batch.MAX_EVENTS:,} events, each with its own source_id",
+        "maxItems": event_batch.MAX_EVENTS,
+        # Not a $ref to EventIn: an event that does not fit it is answered in its own result (422),
+        # and the batch still succeeds.
+        "items": {"description": "A body of POST /v1/events (schema EventIn), checked on its own: one that "
+                                 "does not fit gets status 422 in its result"}})
 
 
 class BatchEventResultSchema(ma.Schema):
