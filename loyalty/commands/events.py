@@ -20,12 +20,16 @@ events = AppGroup("events", help="Events in bulk: import from a file or another 
 
 
 def _parse(index: int, body) -> BatchItem:
-    """The API's own parsing of a POST /v1/events body."""
+    """The API's own parsing of a POST /v1/events body, and the previous program's ``points`` if given."""
+    points = body.pop("points", None) if isinstance(body, dict) else None
     try:
-        return BatchItem(index, data=EVENT_IN.load(body))
+        data = EVENT_IN.load(body)
     except ma.ValidationError as error:
         fields = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         return BatchItem(index, error=ValidationFailed(fields))
+    if points is not None and (type(points) is not int or points < 0):
+        return BatchItem(index, error=ValidationFailed({"points": ["must be a whole number of points, 0 or more"]}))
+    return BatchItem(index, data=data, points=points)
 
 
 @events.command("import")
@@ -41,8 +45,10 @@ def events_import(path, fmt, historical, batch_size, actor):
     """Record the events in PATH, idempotent by source_id: a rerun (after a kill too) skips what is recorded.
 
     Fields as the body of POST /v1/events; source_id is required. In a CSV
-    (header line first) items and attributes are JSON cells. Rejected rows
-    are listed by line number on standard error (exit status 1).
+    (header line first) items and attributes are JSON cells. A points
+    field takes the previous program's figure as it is (an adjust credit,
+    no rule applied). Rejected rows are listed by line number on standard
+    error (exit status 1).
     """
     fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     started, now = time.perf_counter(), clock.now()

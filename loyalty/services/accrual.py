@@ -162,20 +162,14 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,
     }
-    try:
-        session.execute(INSERT_EVENT, event)
-    except IntegrityError as error:
-        if data.source_id is None or not _duplicate_source_id(error):
-            raise
-        raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
-                                  {"source_id": data.source_id}) from None
+    insert_event(session, event)
     people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
     earned, new_lots = _post_awards(session, rules, people, event, evaluation.awards, actor, now)
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
                         {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
     if data.type == PURCHASE:
-        _count_purchase(member, occurred_at)
+        count_purchase(member, occurred_at)
     if referrer is not None and referrer.id in earned:
         referrer.referrals_earned += 1
         refresh_lifecycle(rules, referrer, now)
@@ -189,6 +183,17 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         upgrade_if_qualified(session, program, member, now, event["id"])
     expiring_soon = with_new_lots(reads.expiring_soon, new_lots, now)
     return EventOutcome(event, member, evaluation, expiring_soon)
+
+
+def insert_event(session: Session, event: dict) -> None:
+    """Write the event row; a ``source_id`` already recorded is ``idempotency_conflict``."""
+    try:
+        session.execute(INSERT_EVENT, event)
+    except IntegrityError as error:
+        if event["source_id"] is None or not _duplicate_source_id(error):
+            raise
+        raise IdempotencyConflict(f"An event with source_id {event['source_id']!r} is already recorded.",
+                                  {"source_id": event["source_id"]}) from None
 
 
 def _post_awards(session: Session, rules: ActiveRules, people: dict[str, Member], event: dict,
@@ -219,7 +224,7 @@ def refresh_lifecycle(rules: ActiveRules, member: Member, now: datetime) -> None
     )
 
 
-def _count_purchase(member: Member, occurred_at: datetime) -> None:
+def count_purchase(member: Member, occurred_at: datetime) -> None:
     member.purchase_count += 1
     if member.purchase_count == 1:
         member.first_purchase_at = occurred_at

@@ -27,6 +27,7 @@ from loyalty.errors import IdempotencyConflict, LoyaltyError, MemberInactive, No
 from loyalty.models import Event, Member
 from loyalty.services import counters
 from loyalty.services.accrual import EventInput, EventOutcome, apply_event, check_event
+from loyalty.services.carried_points import record_carried
 from loyalty.services.rules import ActiveRules
 
 MAX_EVENTS = 1000
@@ -39,6 +40,7 @@ class BatchItem:
     index: int
     data: EventInput | None = None
     error: LoyaltyError | None = None
+    points: int | None = None  # the previous program's figure, taken as it is (``carried_points``)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class _Checked:
     data: EventInput
     occurred_at: datetime
     rules: ActiveRules
+    points: int | None
 
 
 def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], actor: str | None,
@@ -78,7 +81,7 @@ def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], a
                 raise ValidationFailed({"source_id": ["required for each event of a batch"]})
             its_rules = rules if history is None else history(item.data.occurred_at or now)
             occurred_at = check_event(its_rules, item.data, now, historical=history is not None)
-            checked.append(_Checked(item.index, item.data, occurred_at, its_rules))
+            checked.append(_Checked(item.index, item.data, occurred_at, its_rules, item.points))
         except LoyaltyError as error:
             results[item.index] = BatchResult(item.index, error=error)
     member_ids = _member_ids(session, [c.data for c in checked])
@@ -130,8 +133,12 @@ class _Run:
 
     def _apply(self, event: _Checked, member: Member, each_apart: bool) -> EventOutcome:
         def apply():
+            now = self.now or event.occurred_at
+            if event.points is not None:
+                return record_carried(self.session, event.rules, member, event.data, event.occurred_at,
+                                      event.points, self.actor, now)
             return apply_event(self.session, event.rules, member, event.data, event.occurred_at, self.actor,
-                               self.now or event.occurred_at, locked=self.members, endpoints=self.endpoints)
+                               now, locked=self.members, endpoints=self.endpoints)
 
         if each_apart:
             with self.session.begin_nested():

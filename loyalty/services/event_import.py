@@ -59,7 +59,7 @@ def _csv_body(row: dict) -> object:
             except ValueError:
                 return ValidationFailed({name: ["must be JSON, e.g. [{\"sku\": \"latte\", \"quantity\": 1, "
                                                 "\"unit_amount\": 450}]"]})
-        elif name == "amount" and value.lstrip("-").isdigit():
+        elif name in ("amount", "points") and value.lstrip("-").isdigit():
             value = int(value)
         body[name] = value
     return body

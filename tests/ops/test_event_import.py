@@ -126,3 +126,29 @@ def test_history_earns_by_its_own_time_lots_already_due_expire_and_tiers_are_liv
             ("silver", "upgrade"), ("member", "downgrade")]
         assert verify_ledger(db.session()) == []
     assert member["points"]["balance"] == 50 + 100
+
+
+def test_a_points_column_takes_the_previous_programs_figures_as_they_are(
+        db_backend, app, runner, api, tmp_path, frozen):
+    ana = api.enroll()
+    long_ago, recent = at(NOW - timedelta(days=430)), at(NOW - timedelta(days=30))
+    path = write(tmp_path, (
+        "type,member_id,source_id,occurred_at,amount,currency,points\n"
+        f"purchase,{ana['id']},p/1,{long_ago},30000,USD,777\n"
+        f"purchase,{ana['id']},p/2,{recent},1000,USD,80\n"
+        f"purchase,{ana['id']},p/3,{recent},1000,USD,-1\n"
+    ), "carried.csv")
+    result = runner.invoke(args=["events", "import", path, "--historical"])
+    assert "Recorded 2 events earning 857 points; 0 already recorded; 1 rejected" in result.stdout
+    assert "carried.csv:4: validation_error" in result.stderr and '"points"' in result.stderr
+    member = api.member(ana["id"])
+    assert member["points"]["balance"] == 50 + 80  # the 777 of 14 months ago expired at once
+    assert member["tier"]["id"] == "member"  # carried points, like adjustments, qualify for no tier
+    with app.app_context():
+        entries = db.session.execute(select(LedgerEntry.type, LedgerEntry.points, LedgerEntry.rule_id).where(
+            LedgerEntry.member_id == ana["id"], LedgerEntry.type != "earn").order_by(LedgerEntry.seq)).all()
+        assert [tuple(e) for e in entries] == [("adjust", 777, None), ("adjust", 80, None), ("expire", -777, None)]
+        assert db.session.scalar(select(func.count()).select_from(Event).where(Event.source_id.like("p/%"))) == 2
+        assert verify_ledger(db.session()) == []
+    again = runner.invoke(args=["events", "import", path, "--historical"])
+    assert "Recorded 0 events earning 0 points; 2 already recorded; 1 rejected" in again.stdout
