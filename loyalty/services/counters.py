@@ -197,9 +197,10 @@ def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]
         _move_remembered_totals(session, member_id, day, points)
 
 
-#: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
+#: ``session.info`` key: qualifying totals read in this transaction, by member, then (first day, last day).
 #: An accrual needs the total twice (the upgrade check, then the member view); ``add_qualifying``
-#: keeps the remembered totals right, and they are forgotten when the transaction ends.
+#: keeps the remembered totals right, and they are forgotten when the transaction ends. By member
+#: first: a batch of events remembers totals of hundreds of members, and moves one member's.
 QUALIFYING_TOTALS = "loyalty.qualifying_totals"
 
 
@@ -209,23 +210,27 @@ def add_qualifying(session: Session, member_id: str, day: date, points: int) -> 
 
 
 def _move_remembered_totals(session: Session, member_id: str, day: date, points: int) -> None:
-    for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
-        if member == member_id and first_day <= day <= last_day:
-            session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points
+    windows = session.info.get(QUALIFYING_TOTALS, {}).get(member_id, {})
+    for first_day, last_day in windows:
+        if first_day <= day <= last_day:
+            windows[first_day, last_day] += points
+
+
+def _remembered(session: Session, member_id: str) -> dict[tuple[date, date], int]:
+    return session.info.setdefault(QUALIFYING_TOTALS, {}).setdefault(member_id, {})
 
 
 def remember_qualifying(session: Session, member_id: str, first_day: date, last_day: date, total: int) -> None:
     """A qualifying total read with other rows (``member_view.read_member``), for ``qualifying_total``."""
-    session.info.setdefault(QUALIFYING_TOTALS, {})[member_id, first_day, last_day] = total
+    _remembered(session, member_id)[first_day, last_day] = total
 
 
 def qualifying_total(session: Session, member_id: str, first_day: date, last_day: date) -> int:
-    totals = session.info.setdefault(QUALIFYING_TOTALS, {})
-    window = (member_id, first_day, last_day)
-    if window not in totals:
-        totals[window] = int(session.execute(
+    windows = _remembered(session, member_id)
+    if (first_day, last_day) not in windows:
+        windows[first_day, last_day] = int(session.execute(
             QUALIFYING_TOTAL, {"member_id": member_id, "first_day": first_day, "last_day": last_day}).scalar())
-    return totals[window]
+    return windows[first_day, last_day]
 
 
 @event.listens_for(Session, "after_transaction_end")
