@@ -8,7 +8,7 @@ PORT ?= 5000
 WORKERS ?= 2
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench bench-deps bench-http clean browser
+.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench bench-deps bench-http bench-batch clean browser
 
 $(BIN)/activate: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -83,6 +83,11 @@ bench-http: install bench-deps
 ## make bench-expiry: the expiry job on 1,000,000 lots, SQLite and PostgreSQL (LOYALTY_BENCH_DATABASE_URL)
 bench-expiry: install
 	$(BIN)/python bench/expiry.py
+
+## make bench-batch: POST /v1/events/batch (batches of 500) against single accruals, SQLite and PostgreSQL
+bench-batch: install
+	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/batch.py --url postgresql+psycopg://postgres@127.0.0.1:5432/loyalty_bench_batch
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/node_modules

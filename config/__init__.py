@@ -33,6 +33,8 @@ class Config:
     #: psycopg's ``connect_timeout`` unless the URL does.
     DATABASE_PING_IDLE_SECONDS = _env_float("DATABASE_PING_IDLE_SECONDS", 0.25)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
+    #: ``POST /v1/events/batch`` alone: room for its 1,000 events (about 4 KB each).
+    BATCH_MAX_CONTENT_LENGTH = _env_int("BATCH_MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
     #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).
     IDEMPOTENCY_KEY_RETENTION_HOURS = _env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 72)

@@ -87,6 +87,10 @@ class InvalidSignature(LoyaltyError):
     status, code = 400, "invalid_signature"
 
 
+class PayloadTooLarge(LoyaltyError):
+    status, code = 413, "payload_too_large"
+
+
 class RateLimited(LoyaltyError):
     status, code = 429, "rate_limited"
 

@@ -84,6 +84,12 @@ BLUEPRINT_MODULES = [
 ]
 
 
+def _items_from_metadata(converter, field, ret, **kwargs) -> dict:
+    """A list parsed item by item (a batch's events) names its items' schema in ``metadata["items"]``."""
+    items = field.metadata.get("items")
+    return {"items": items} if items is not None else {}
+
+
 def register(app) -> None:
     from importlib import import_module
 
@@ -98,6 +104,7 @@ def register(app) -> None:
         "info": {"description": "Loyalty points and rewards. Contract version 1."},
     })
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_items_from_metadata)
     for name in BLUEPRINT_MODULES:
         api.register_blueprint(import_module(name).blp)
     app.register_blueprint(health.assets)

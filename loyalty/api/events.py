@@ -1,6 +1,9 @@
 """Events: customer actions in, points out, with the reason for every rule."""
 
+from functools import wraps
+
 import marshmallow as ma
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
@@ -10,10 +13,11 @@ from loyalty.api import context
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
-from loyalty.api.schemas import MemberSchema, StrictSchema
+from loyalty.api.schemas import ErrorDetailSchema, MemberSchema, StrictSchema
 from loyalty.engine import Item
+from loyalty.errors import PayloadTooLarge, ValidationFailed
 from loyalty.http.auth import requires
-from loyalty.services import accrual, refunds
+from loyalty.services import accrual, event_batch, refunds
 from loyalty.services import events as event_queries
 from loyalty.services.member_view import member_view
 
@@ -57,6 +61,9 @@ class EventInSchema(StrictSchema):
         data["items"] = tuple(data.get("items") or ())
         data["attributes"] = data.get("attributes") or {}
         return accrual.EventInput(**data)
+
+
+EVENT_IN = EventInSchema()
 
 
 class AwardSchema(ma.Schema):
@@ -110,6 +117,31 @@ class EventDetailSchema(EventSummarySchema):
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
 
 
+class BatchInSchema(StrictSchema):
+    """Each event is parsed on its own (``EventInSchema``), so one bad event fails alone."""
+
+    events = ma.fields.List(ma.fields.Raw(), required=True, metadata={
+        "description": f"Up to {event_batch.MAX_EVENTS:,} events, each with its own source_id",
+        "maxItems": event_batch.MAX_EVENTS,
+        # Not a $ref to EventIn: an event that does not fit it is answered in its own result (422),
+        # and the batch still succeeds.
+        "items": {"description": "A body of POST /v1/events (schema EventIn), checked on its own: one that "
+                                 "does not fit gets status 422 in its result"}})
+
+
+class BatchEventResultSchema(ma.Schema):
+    index = ma.fields.Integer()
+    status = ma.fields.Integer(metadata={"enum": [201, 404, 409, 422]})
+    event = ma.fields.Nested(EventSummarySchema)
+    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
+    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    error = ma.fields.Nested(ErrorDetailSchema)
+
+
+class BatchResultSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(BatchEventResultSchema))
+
+
 class RefundInSchema(StrictSchema):
     amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(
         min=1, max=10**12, error="must be a positive amount in minor units"))
@@ -145,6 +177,58 @@ class EventCollection(MethodView):
             }
 
         return write(201, EventResultSchema, work)
+
+
+def _larger_body_allowed(view):
+    """A batch may carry more than other requests (``BATCH_MAX_CONTENT_LENGTH``); set before the body is read."""
+    @wraps(view)
+    def allowing(*args, **kwargs):
+        request.max_content_length = current_app.config["BATCH_MAX_CONTENT_LENGTH"]
+        return view(*args, **kwargs)
+
+    return allowing
+
+
+def _batch_items(events: list) -> list[event_batch.BatchItem]:
+    if len(events) > event_batch.MAX_EVENTS:
+        raise PayloadTooLarge(f"A batch holds at most {event_batch.MAX_EVENTS:,} events; this one has {len(events):,}.",
+                              {"limit": event_batch.MAX_EVENTS, "events": len(events)})
+    schema, items = EVENT_IN, []
+    for index, body in enumerate(events):
+        try:
+            items.append(event_batch.BatchItem(index, data=schema.load(body)))
+        except ma.ValidationError as error:
+            fields = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+            items.append(event_batch.BatchItem(index, error=ValidationFailed(fields)))
+    return items
+
+
+def _batch_result(result: event_batch.BatchResult) -> dict:
+    if result.error is not None:
+        return {"index": result.index, "status": result.status, "error": result.error.body()["error"]}
+    outcome = result.outcome
+    return {"index": result.index, "status": result.status, "event": outcome.event,
+            "awarded": outcome.evaluation.awards, "explanation": outcome.evaluation.explanation}
+
+
+@blp.route("/batch")
+class EventBatch(MethodView):
+    @_larger_body_allowed
+    @requires("pos")
+    @blp.arguments(BatchInSchema())
+    @blp.response(200, BatchResultSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @error_responses(blp, 400, 413)
+    def post(self, data):
+        """Record up to 1,000 events; each is accrued as if posted alone and answered in the order sent."""
+        items = _batch_items(data["events"])
+
+        def work():
+            results = event_batch.record_batch(context.session(), context.rules(), items, context.actor(),
+                                               clock.now())
+            return {"results": [_batch_result(result) for result in results]}
+
+        return write(200, BatchResultSchema, work)
 
 
 @blp.route("/preview")

@@ -173,6 +173,7 @@ def _or_fail(action):
 EXTERNAL_GROUPS = [
     "loyalty.commands.jobs:jobs",
     "loyalty.commands.members:members",
+    "loyalty.commands.events:events",
 ]
 
 

@@ -58,14 +58,15 @@ class EventOutcome:
     expiring_soon: list[dict]  # the member's, for ``member_view``
 
 
-def check_event(rules: ActiveRules, data: EventInput, now: datetime) -> datetime:
-    """Reject what the rules cannot take; returns the event's occurred_at."""
+def check_event(rules: ActiveRules, data: EventInput, now: datetime, historical: bool = False) -> datetime:
+    """Reject what the rules cannot take; returns the event's occurred_at. Only an import of
+    ``historical`` events may go back more than ``MAX_PAST``."""
     program = rules.program
     occurred_at = data.occurred_at or now
     fields: dict[str, list[str]] = {}
     if occurred_at > now + MAX_FUTURE:
         fields["occurred_at"] = ["may not be more than 5 minutes in the future"]
-    elif occurred_at < now - MAX_PAST:
+    elif occurred_at < now - MAX_PAST and not historical:
         fields["occurred_at"] = ["may not be more than 90 days in the past"]
     if data.type != PURCHASE and data.type not in program.actions:
         known = ", ".join(sorted(program.actions))
@@ -122,23 +123,29 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
-                occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
+                occurred_at: datetime, actor: str | None, now: datetime, *,
+                locked: dict[str, Member] | None = None, endpoints: list | None = None) -> EventOutcome:
     """Evaluate one event for a locked member and write everything it causes.
 
     A repeated ``source_id`` is caught by its unique index when the event row
     is inserted, which also settles two racing requests on different members.
+    A batch passes the members it ``locked`` already (the referrer among them:
+    locking again would reload it over changes not yet flushed) and the
+    webhook ``endpoints`` it read once.
     """
     with session.no_autoflush:
-        return _apply_event(session, rules, member, data, occurred_at, actor, now)
+        return _apply_event(session, rules, member, data, occurred_at, actor, now, locked, endpoints)
 
 
 def _apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
-                 occurred_at: datetime, actor: str | None, now: datetime) -> EventOutcome:
+                 occurred_at: datetime, actor: str | None, now: datetime,
+                 locked: dict[str, Member] | None, endpoints: list | None) -> EventOutcome:
     program = rules.program
     tier_review.review_member(session, program, member, now)  # a hold that ended gives no multiplier
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
-        referrer = lock_members(session, [member.referred_by_id]).get(member.referred_by_id)
+        referrer = (locked or {}).get(member.referred_by_id) or lock_members(
+            session, [member.referred_by_id]).get(member.referred_by_id)
     # The member view's reads come with the counters': the answer then needs no read after the write.
     keys = program.usage_keys(data.type, occurred_at)
     reads = read_member(session, program, member.id, now, keys.member)
@@ -155,34 +162,38 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
                                  if a.member_id == member.id and a.spend_based),
         "refunded_amount": 0, "reversed_points": 0,
     }
-    try:
-        session.execute(INSERT_EVENT, event)
-    except IntegrityError as error:
-        if data.source_id is None or not _duplicate_source_id(error):
-            raise
-        raise IdempotencyConflict(f"An event with source_id {data.source_id!r} is already recorded.",
-                                  {"source_id": data.source_id}) from None
+    insert_event(session, event)
     people = {member.id: member, **({referrer.id: referrer} if referrer else {})}
     earned, new_lots = _post_awards(session, rules, people, event, evaluation.awards, actor, now)
-    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
-    if qualifying:
-        counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
+    counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
+                        {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
     if data.type == PURCHASE:
-        _count_purchase(member, occurred_at)
+        count_purchase(member, occurred_at)
     if referrer is not None and referrer.id in earned:
         referrer.referrals_earned += 1
         refresh_lifecycle(rules, referrer, now)
     member.last_activity_at = now
     refresh_lifecycle(rules, member, now)
     if earned:
-        endpoints = outbox.subscribed_endpoints(session)
+        endpoints = outbox.subscribed_endpoints(session) if endpoints is None else endpoints
         for person_id, data_earned in earned.items():
             outbox.emit(session, "points.earned", person_id, data_earned, now, endpoints=endpoints)
     if qualifying:
         upgrade_if_qualified(session, program, member, now, event["id"])
     expiring_soon = with_new_lots(reads.expiring_soon, new_lots, now)
     return EventOutcome(event, member, evaluation, expiring_soon)
+
+
+def insert_event(session: Session, event: dict) -> None:
+    """Write the event row; a ``source_id`` already recorded is ``idempotency_conflict``."""
+    try:
+        session.execute(INSERT_EVENT, event)
+    except IntegrityError as error:
+        if event["source_id"] is None or not _duplicate_source_id(error):
+            raise
+        raise IdempotencyConflict(f"An event with source_id {event['source_id']!r} is already recorded.",
+                                  {"source_id": event["source_id"]}) from None
 
 
 def _post_awards(session: Session, rules: ActiveRules, people: dict[str, Member], event: dict,
@@ -213,7 +224,7 @@ def refresh_lifecycle(rules: ActiveRules, member: Member, now: datetime) -> None
     )
 
 
-def _count_purchase(member: Member, occurred_at: datetime) -> None:
+def count_purchase(member: Member, occurred_at: datetime) -> None:
     member.purchase_count += 1
     if member.purchase_count == 1:
         member.first_purchase_at = occurred_at

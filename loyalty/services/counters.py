@@ -185,40 +185,52 @@ def counters_of(session: Session, member_id: str) -> dict[tuple[str, str], int]:
     return usage
 
 
-def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]]) -> None:
-    """Add ``(member_id, counter_id, period_key, amount)`` increments, one statement per table."""
+def add_usages(session: Session, increments: Iterable[tuple[str, str, str, int]],
+               qualifying: dict[tuple[str, date], int] | None = None) -> None:
+    """Add ``(member_id, counter_id, period_key, amount)`` increments and qualifying points by
+    ``(member_id, day)``, one statement per table: a day's counters and points share its row."""
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     for member_id, counter_id, period_key, amount in increments:
         totals[member_id, counter_id, period_key] += amount
-    write_increments(session, totals, {})
+    write_increments(session, totals, qualifying or {})
+    for (member_id, day), points in (qualifying or {}).items():
+        _move_remembered_totals(session, member_id, day, points)
 
 
-#: ``session.info`` key: qualifying totals read in this transaction, by (member, first day, last day).
+#: ``session.info`` key: qualifying totals read in this transaction, by member, then (first day, last day).
 #: An accrual needs the total twice (the upgrade check, then the member view); ``add_qualifying``
-#: keeps the remembered totals right, and they are forgotten when the transaction ends.
+#: keeps the remembered totals right, and they are forgotten when the transaction ends. By member
+#: first: a batch of events remembers totals of hundreds of members, and moves one member's.
 QUALIFYING_TOTALS = "loyalty.qualifying_totals"
 
 
 def add_qualifying(session: Session, member_id: str, day: date, points: int) -> None:
     """Add qualifying points to a day; totals remembered in this transaction move with them."""
-    write_increments(session, {}, {(member_id, day): points})
-    for (member, first_day, last_day) in session.info.get(QUALIFYING_TOTALS, {}):
-        if member == member_id and first_day <= day <= last_day:
-            session.info[QUALIFYING_TOTALS][member, first_day, last_day] += points
+    add_usages(session, (), {(member_id, day): points})
+
+
+def _move_remembered_totals(session: Session, member_id: str, day: date, points: int) -> None:
+    windows = session.info.get(QUALIFYING_TOTALS, {}).get(member_id, {})
+    for first_day, last_day in windows:
+        if first_day <= day <= last_day:
+            windows[first_day, last_day] += points
+
+
+def _remembered(session: Session, member_id: str) -> dict[tuple[date, date], int]:
+    return session.info.setdefault(QUALIFYING_TOTALS, {}).setdefault(member_id, {})
 
 
 def remember_qualifying(session: Session, member_id: str, first_day: date, last_day: date, total: int) -> None:
     """A qualifying total read with other rows (``member_view.read_member``), for ``qualifying_total``."""
-    session.info.setdefault(QUALIFYING_TOTALS, {})[member_id, first_day, last_day] = total
+    _remembered(session, member_id)[first_day, last_day] = total
 
 
 def qualifying_total(session: Session, member_id: str, first_day: date, last_day: date) -> int:
-    totals = session.info.setdefault(QUALIFYING_TOTALS, {})
-    window = (member_id, first_day, last_day)
-    if window not in totals:
-        totals[window] = int(session.execute(
+    windows = _remembered(session, member_id)
+    if (first_day, last_day) not in windows:
+        windows[first_day, last_day] = int(session.execute(
             QUALIFYING_TOTAL, {"member_id": member_id, "first_day": first_day, "last_day": last_day}).scalar())
-    return totals[window]
+    return windows[first_day, last_day]
 
 
 @event.listens_for(Session, "after_transaction_end")

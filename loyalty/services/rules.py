@@ -59,6 +59,21 @@ def active_rules(session: Session, active: tuple[int, str] | None = None) -> Act
     return ActiveRules(version, _program(session, version, digest))
 
 
+def rules_active_at(session: Session):
+    """``at(moment)`` → the rules that were active at ``moment`` (the first version's before any was)."""
+    history = session.execute(
+        select(RulesActivation.activated_at, RulesActivation.version, RulesVersion.content_hash)
+        .join(RulesVersion, RulesVersion.version == RulesActivation.version).order_by(RulesActivation.id)).all()
+    if not history:
+        raise ServiceUnavailable("No rules are published yet: run `flask --app app rules load rules/`.")
+
+    def at(moment) -> ActiveRules:
+        _, version, digest = next((row for row in reversed(history) if row.activated_at <= moment), history[0])
+        return ActiveRules(version, _program(session, version, digest))
+
+    return at
+
+
 def program_for_version(session: Session, version: int) -> Program:
     digest = session.scalar(select(RulesVersion.content_hash).where(RulesVersion.version == version))
     if digest is None:

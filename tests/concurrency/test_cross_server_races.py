@@ -232,3 +232,38 @@ def test_the_expiry_job_racing_redemptions_on_two_servers_expires_each_due_lot_o
         assert state.mismatches == []
     assert negative_running_balances(app) == []
     jobs.assert_ledger_whole()
+
+
+# --------------------------------------------------------------------------- batches of events
+
+
+def test_batches_on_two_servers_touching_the_same_members_lose_and_double_nothing(
+        app, api, pos_key, servers, db_backend):
+    """Six batches over four shared members, half with source_ids another batch also sends:
+    every source_id is recorded once, and every member's points are what the 201s awarded."""
+    members = [api.enroll()["id"] for _ in range(4)]
+    moment = quiet_day()
+
+    def batch(b: int) -> list[dict]:
+        return [{"type": "purchase", "member_id": members[(b + n) % 4], "amount": 100 + n, "currency": "USD",
+                 "source_id": f"shared/{b % 3}/{n}" if n % 2 else f"own/{b}/{n}",
+                 "occurred_at": rfc3339(moment + timedelta(minutes=n))} for n in range(40)]
+
+    replies = across(servers, [lambda base, b=b: post(base, "/v1/events/batch", {"events": batch(b)}, pos_key)
+                               for b in range(6)])
+    assert [r.status for r in replies] == [200] * 6, [r.body for r in replies]
+    earned, recorded = Counter(), Counter()
+    for b, each in enumerate(replies):
+        for sent, result in zip(batch(b), each.body["results"], strict=True):
+            assert result["status"] in (201, 409), result
+            if result["status"] == 201:
+                recorded[sent["source_id"]] += 1
+                for award in result["awarded"]:
+                    earned[award["member_id"]] += award["points"]
+    assert set(recorded.values()) == {1}
+    assert len(recorded) == 6 * 20 + 3 * 20  # own ones, and each shared one once
+    assert count_events(app, type="purchase") == len(recorded)
+    for member_id in members:
+        state = ledger_state(app, member_id)
+        assert state.balance == state.entries_sum == WELCOME + earned[member_id]
+        assert state.mismatches == []
