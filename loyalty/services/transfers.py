@@ -76,11 +76,11 @@ def _check_month(session: Session, rules: ActiveRules, member_id: str, points: i
     """At most ``most`` points sent in a calendar month of the program's timezone."""
     local = now.astimezone(rules.program.timezone)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    sent = session.scalar(select(func.coalesce(func.sum(PointTransfer.points), 0)).where(
-        PointTransfer.from_member_id == member_id, PointTransfer.created_at >= month_start))
+    sent = int(session.scalar(select(func.coalesce(func.sum(PointTransfer.points), 0)).where(
+        PointTransfer.from_member_id == member_id, PointTransfer.created_at >= month_start)))
     if sent + points > most:
         raise InvalidState(
             f"Transfers are limited to {most} points a month; {sent} sent this month, so at most "
             f"{max(0, most - sent)} more.",
-            {"max_points_per_month": most, "sent_this_month": int(sent), "requested": points,
+            {"max_points_per_month": most, "sent_this_month": sent, "requested": points,
              "remaining": max(0, most - sent)})

@@ -20,19 +20,7 @@ def test_a_merge_racing_accruals_and_a_redemption_on_the_duplicate(app, admin_ap
     for _ in range(ROUNDS):
         survivor, duplicate = admin_api.enroll(), admin_api.enroll()
         admin_api.purchase(duplicate["id"], 20_000, occurred_at=occurred_at)  # 50 + 200 points
-
-        def accrue(client):
-            return reply(client.post("/v1/events", {
-                "type": "purchase", "member_id": duplicate["id"], "amount": 1_000, "currency": "USD",
-                "source_id": uuid.uuid4().hex, "occurred_at": occurred_at}))
-
-        def redeem(client):
-            return reply(client.post(f"/v1/members/{duplicate['id']}/redemptions", {"reward_id": "free-drink"}))
-
-        def merge(client):
-            return reply(client.post(f"/v1/members/{survivor['id']}/merge", {"member_id": duplicate["id"]}))
-
-        replies = race([merge, redeem, *[accrue] * ACCRUALS], key=admin_key)
+        replies = race(racing_calls(survivor["id"], duplicate["id"], occurred_at), key=admin_key)
 
         assert Counter(r.status for r in replies) == {200: 1, 201: 1 + ACCRUALS}, [r.body for r in replies]
         earned = sum(a["points"] for r in replies[2:] for a in r.body["awarded"])
@@ -45,3 +33,19 @@ def test_a_merge_racing_accruals_and_a_redemption_on_the_duplicate(app, admin_ap
         assert after_duplicate.active_lots_remaining == 0
         assert after_survivor.mismatches == []
         assert admin_api.get(f"/v1/members/{duplicate['id']}").status_code == 410
+
+
+def racing_calls(survivor_id: str, duplicate_id: str, occurred_at: str) -> list:
+    """The merge, a redemption on the duplicate, then ``ACCRUALS`` purchases of $10 by the duplicate."""
+    def accrue(client):
+        return reply(client.post("/v1/events", {
+            "type": "purchase", "member_id": duplicate_id, "amount": 1_000, "currency": "USD",
+            "source_id": uuid.uuid4().hex, "occurred_at": occurred_at}))
+
+    def redeem(client):
+        return reply(client.post(f"/v1/members/{duplicate_id}/redemptions", {"reward_id": "free-drink"}))
+
+    def merge(client):
+        return reply(client.post(f"/v1/members/{survivor_id}/merge", {"member_id": duplicate_id}))
+
+    return [merge, redeem, *[accrue] * ACCRUALS]
