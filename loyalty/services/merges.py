@@ -14,12 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
-from loyalty.db.transactions import lock_members
+from loyalty.db.transactions import lock_members, write_transaction
 from loyalty.errors import InvalidState, NotFound
 from loyalty.models import Member, MemberAlias, TierChange
 from loyalty.services import audit, counters, tier_review
 from loyalty.services.accrual import refresh_lifecycle
 from loyalty.services.identity import current_id
+from loyalty.services.member_view import member_view
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, upgrade_if_qualified
 
@@ -66,7 +67,7 @@ def merge(session: Session, rules: ActiveRules, survivor_id: str, duplicate_id: 
     survivor.last_activity_at = now
     refresh_lifecycle(rules, survivor, now)
     details = {"merged_member_id": duplicate.id, "points": moved.points, "pending": moved.pending,
-               "lots": len(moved.lots), "tier": survivor.tier_id, "balance": survivor.balance}
+               "lots": len(moved.lots), "tier": survivor.tier_id, "balance_after": survivor.balance}
     outbox.emit(session, "member.merged", survivor.id, {"member_id": survivor.id, **details}, now)
     audit.record(session, actor, "merge", survivor.id, now, note, details)
     return MergeOutcome(survivor, duplicate, moved, tier_from_duplicate)
@@ -121,3 +122,26 @@ def _alias(session: Session, survivor: Member, duplicate: Member, now: datetime)
         if taken is None:
             session.add(MemberAlias(kind=kind, value=value, member_id=survivor.id, merged_member_id=duplicate.id,
                                     created_at=now))
+
+
+class _PreviewOnly(Exception):
+    """Raised to roll a previewed merge back."""
+
+
+def preview(session: Session, rules: ActiveRules, survivor_id: str, duplicate_id: str, actor: str | None,
+            now: datetime) -> dict:
+    """What merging would give, by merging in a transaction that is then rolled back: the survivor's member
+    view after it, the points and lots that would move, whether the duplicate's tier would be kept.
+    Nothing is written; errors (a merged member, the same member) are raised as ``merge`` raises them."""
+    result = {}
+    try:
+        with write_transaction(session):
+            outcome = merge(session, rules, survivor_id, duplicate_id, actor, now)
+            result.update(member=member_view(session, rules.program, outcome.survivor, now),
+                          points=outcome.moved.points, pending=outcome.moved.pending, lots=len(outcome.moved.lots),
+                          tier_from_duplicate=outcome.tier_from_duplicate,
+                          purchases=outcome.survivor.purchase_count)
+            raise _PreviewOnly
+    except _PreviewOnly:
+        pass
+    return result
