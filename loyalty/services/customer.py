@@ -18,6 +18,11 @@ ENTRY_WORDS = {
     "expire": "Points expired",
     "adjust": "Points adjusted",
 }
+#: Points that moved between members: (words when they left, words when they arrived).
+MOVED_WORDS = {
+    "merge": ("Points moved to your other account", "Points moved from your other account"),
+    "transfer": ("Points given to another member", "Points received from another member"),
+}
 
 
 def issue_token(session: Session, secret: str, member_id: str, ttl: timedelta,
@@ -63,6 +68,10 @@ def _with_words(program: Program, member_id: str, entry: LedgerEntry, event: Eve
         description = entry.reason
     elif entry.type == "adjust":
         detail = entry.reason
+    elif entry.type in MOVED_WORDS:
+        description = MOVED_WORDS[entry.type][entry.points > 0]
+        if entry.type == "transfer" and entry.reason and ": " in entry.reason:
+            detail = entry.reason.split(": ", 1)[1]  # the note given with it
     row["description"] = description
     row["detail"] = detail
     row["occurred_at"] = event.occurred_at if event is not None else entry.created_at
