@@ -64,6 +64,7 @@ def merge(session: Session, rules: ActiveRules, survivor_id: str, duplicate_id: 
         survivor.referred_by_id = None  # a member does not refer itself
     _alias(session, survivor, duplicate, now)
     duplicate.status, duplicate.merged_into_id, duplicate.merged_at = "merged", survivor.id, now
+    duplicate.tier_expires_at = None  # its tier went with it: no hold of its own ends for the tier job
     survivor.last_activity_at = now
     refresh_lifecycle(rules, survivor, now)
     details = {"merged_member_id": duplicate.id, "points": moved.points, "pending": moved.pending,

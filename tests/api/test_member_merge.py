@@ -5,7 +5,7 @@ from freezegun import freeze_time
 
 from loyalty.extensions import db
 from loyalty.ledger.verify import verify_ledger
-from loyalty.models import LedgerEntry, Lot
+from loyalty.models import LedgerEntry, Lot, Member, MemberAlias
 
 COFFEE = [{"category": "coffee", "quantity": 1, "unit_amount": 450}]
 
@@ -252,3 +252,19 @@ def test_a_merge_is_in_the_audit_log(api, admin_api, db_backend):
     [record] = admin_api.get("/v1/audit?action=merge").get_json()["data"]
     assert record["target"] == ana["id"] and record["note"] == "same person"
     assert record["details"]["merged_member_id"] == dup["id"] and record["details"]["points"] == 50
+
+
+def test_erasing_the_survivor_erases_the_duplicates_personal_data_and_aliases(app, api, admin_api, db_backend):
+    ana = api.enroll("cust-ana", email="ana@example.com")
+    dup = api.enroll("cust-ana-web", email="ana.web@example.com", phone="555-0199", first_name="Ana")
+    merged(admin_api, ana["id"], dup["id"])
+    assert api.client.delete(f"/v1/members/{ana['id']}", headers=api.headers(idempotency_key=False)).status_code \
+        in (200, 204)
+    with app.app_context():
+        row = db.session.get(Member, dup["id"])
+        assert (row.status, row.external_id, row.email, row.phone, row.first_name, row.search_text) == (
+            "merged", None, None, None, None, None)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MemberAlias)) == 0
+        db.session.remove()
+    assert api.get("/v1/members?external_id=cust-ana-web").get_json()["data"] == []
+    assert api.get("/v1/members?email=ana.web@example.com").get_json()["data"] == []
