@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from loyalty.engine import Program
 from loyalty.errors import MemberInactive, NotFound, Unauthorized
 from loyalty.models import Event, LedgerEntry, Member
-from loyalty.services import widget_tokens
+from loyalty.services import identity, widget_tokens
 from loyalty.services.events import explanations_of
 
 ENTRY_WORDS = {
@@ -31,14 +31,19 @@ def issue_token(session: Session, secret: str, member_id: str, ttl: timedelta,
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
+    if member.merged_into_id is not None:  # the customer's account is the one it was merged into
+        member = session.get(Member, identity.current_id(session, member.id))
     if member.status == "erased":
         raise MemberInactive(f"Member {member_id} is erased.")
     return widget_tokens.issue(secret, member.id, now, ttl)
 
 
 def signed_in_member(session: Session, member_id: str) -> Member:
-    """The member a verified token names; an erased (or vanished) member's tokens are dead."""
+    """The member a verified token names (or the member it was merged into); an erased (or vanished)
+    member's tokens are dead."""
     member = session.get(Member, member_id)
+    if member is not None and member.merged_into_id is not None:
+        member = session.get(Member, identity.current_id(session, member.id))
     if member is None or member.status == "erased":
         raise Unauthorized("This membership is closed; please sign in again.", {"reason": "member_erased"})
     return member

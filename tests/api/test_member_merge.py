@@ -268,3 +268,15 @@ def test_erasing_the_survivor_erases_the_duplicates_personal_data_and_aliases(ap
         db.session.remove()
     assert api.get("/v1/members?external_id=cust-ana-web").get_json()["data"] == []
     assert api.get("/v1/members?email=ana.web@example.com").get_json()["data"] == []
+
+
+def test_an_adjustment_of_the_duplicate_is_refused_and_its_widget_shows_the_survivor(app, api, admin_api, db_backend):
+    ana, dup = api.enroll(), api.enroll()
+    old_token = api.post(f"/v1/members/{dup['id']}/widget-tokens").get_json()["token"]
+    merged(admin_api, ana["id"], dup["id"])
+    refused = admin_api.post(f"/v1/members/{dup['id']}/adjustments", {"points": 5, "reason": "late goodwill"})
+    assert refused.status_code == 410 and refused.get_json()["error"]["details"] == {"merged_into": ana["id"]}
+    new_token = api.post(f"/v1/members/{dup['id']}/widget-tokens").get_json()["token"]
+    for token in (old_token, new_token):
+        me = api.client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.get_json()["points"]["balance"] == 100
