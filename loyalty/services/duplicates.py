@@ -47,3 +47,25 @@ def _reasons(member: Member, other: Member) -> tuple[str, ...]:
             and (other.last_name or "").lower() == (member.last_name or "").lower()):
         reasons.append("same name and birthday")
     return tuple(reasons)
+
+
+def duplicate_groups(session: Session, limit: int = 50) -> list[tuple[str, list[Member]]]:
+    """Groups of members sharing an email, a phone, or a name and birthday, the oldest member first in
+    each (the one a merge would usually keep); at most ``limit`` groups of each kind."""
+    live = and_(Member.merged_into_id.is_(None), Member.status != "erased")
+    name = (func.lower(Member.first_name), func.lower(Member.last_name), Member.birthday)
+    kinds = (("same email", (Member.email,)), ("same phone", (Member.phone,)), ("same name and birthday", name))
+    groups = []
+    for reason, columns in kinds:
+        labelled = [column.label(f"k{i}") for i, column in enumerate(columns)]
+        shared = (select(*labelled).where(live, *(column.is_not(None) for column in columns))
+                  .group_by(*columns).having(func.count() > 1).order_by(*columns).limit(limit).subquery())
+        rows = session.execute(
+            select(Member, *(shared.c[f"k{i}"] for i in range(len(columns))))
+            .join(shared, and_(*(column == shared.c[f"k{i}"] for i, column in enumerate(columns))))
+            .where(live).order_by(*(shared.c[f"k{i}"] for i in range(len(columns))), Member.enrolled_at, Member.id))
+        by_key: dict[tuple, list[Member]] = {}
+        for member, *key in rows:
+            by_key.setdefault(tuple(key), []).append(member)
+        groups.extend((reason, members) for members in by_key.values())
+    return groups

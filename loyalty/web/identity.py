@@ -11,12 +11,20 @@ from loyalty.http.idempotency import fingerprint, run_once
 from loyalty.ids import new_id
 from loyalty.models import Member
 from loyalty.services import merges, transfers
+from loyalty.services.duplicates import duplicate_groups
 from loyalty.services.member_view import member_view
 from loyalty.services.rules import active_rules
 from loyalty.web import blp
 from loyalty.web.auth import actor, admin_required
 from loyalty.web.dashboard import STAGE_NAMES
 from loyalty.web.members import find_member, render_member_page
+
+
+@blp.get("/members/duplicates")
+@admin_required
+def duplicate_list():
+    """Every group of likely duplicates, each with a link to preview merging the others into the oldest."""
+    return render_template("admin/duplicates.html", groups=duplicate_groups(db.session))
 
 
 @blp.get("/members/<member_id>/merge")

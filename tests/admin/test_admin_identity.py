@@ -91,3 +91,21 @@ def test_merge_and_transfer_in_the_browser(live_server, page, admin_key, admin_a
     page.screenshot(path=artifacts / "13-audit.png", full_page=True)
     # the refused transfer's page answers 422, as a form with an error does; nothing else may complain
     assert [e for e in page.console_errors if "status of 422" not in e] == [], page.console_errors
+
+
+def test_the_duplicates_page_groups_members_by_email_phone_or_name_and_birthday(admin_web, admin_api, api):
+    first = api.enroll("first", email="ana@example.com", first_name="Ana", last_name="Lima", birthday="1990-04-02")
+    second = api.enroll("second", email="ana@example.com", phone="555-0102")
+    api.enroll("third", phone="555-0102", first_name="ANA", last_name="lima", birthday="1990-04-02")
+    api.enroll("alone", email="bo@example.com", phone="555-0999")
+    gone = api.enroll("gone", email="ana@example.com")
+    assert admin_api.post(f"/v1/members/{first['id']}/merge", {"member_id": gone["id"]}).status_code == 200
+    page = admin_web.get("/admin/members/duplicates")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    rows = re.findall(r"<tr><td>(same [a-z ]+)</td>(.*?)</tr>", html, re.S)
+    found = sorted((reason, re.findall(r">(first|second|third|alone|gone)</a>", cells)[0],
+                    tuple(re.findall(r">(first|second|third|alone|gone)</a>", cells)[1:])) for reason, cells in rows)
+    assert found == [("same email", "first", ("second",)), ("same name and birthday", "first", ("third",)),
+                     ("same phone", "second", ("third",))]
+    assert f"/admin/members/{first['id']}/merge?duplicate={second['id']}" in html
