@@ -62,6 +62,12 @@ class InvalidState(LoyaltyError):
     status, code = 409, "invalid_state"
 
 
+class MemberMerged(LoyaltyError):
+    """The member was merged into another; ``details.merged_into`` names it."""
+
+    status, code = 410, "member_merged"
+
+
 class ConfirmationRequired(LoyaltyError):
     """A risky change asked for without ``confirm: true``; ``details.warnings`` says what it would break."""
 

@@ -67,6 +67,7 @@ Blueprint.ARGUMENTS_PARSER = FlaskParser(unknown=None)
 #: One line per resource module, each exposing ``blp``; registered in this order.
 BLUEPRINT_MODULES = [
     "loyalty.api.members",
+    "loyalty.api.identity",
     "loyalty.api.events",
     "loyalty.api.ledger",
     "loyalty.api.rules",

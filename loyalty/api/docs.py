@@ -7,6 +7,7 @@ DESCRIPTIONS = {
     401: "unauthorized: no or unknown credentials",
     403: "forbidden: the key lacks the scope",
     404: "not_found: unknown id",
+    410: "member_merged: the member was merged into another, named in details.merged_into",
     409: "member_exists, member_inactive, insufficient_points, reward_unavailable, idempotency_conflict "
          "or invalid_state",
     413: "payload_too_large: the body exceeds MAX_CONTENT_LENGTH",

@@ -74,7 +74,7 @@ class MemberAdjustments(MethodView):
     @blp.arguments(AdjustmentInSchema())
     @blp.response(201, AdjustmentResultSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-    @error_responses(blp, 400, 404, 409, 413)
+    @error_responses(blp, 400, 404, 409, 410, 413)
     def post(self, data, member_id):
         """Correct a balance by hand; the reason is kept on the entry."""
         def work():

@@ -78,7 +78,7 @@ class MemberCollection(MethodView):
 class MemberItem(MethodView):
     @requires("pos")
     @blp.response(200, MemberSchema)
-    @error_responses(blp, 404)
+    @error_responses(blp, 404, 410)
     def get(self, member_id):
         """One member, with balance, tier and lifecycle stage."""
         return members.get_view(context.session(), context.rules().program, member_id, clock.now())
@@ -86,7 +86,7 @@ class MemberItem(MethodView):
     @requires("pos")
     @blp.arguments(MemberPatchSchema())
     @blp.response(200, MemberSchema)
-    @error_responses(blp, 404, 409, 413)
+    @error_responses(blp, 404, 409, 410, 413)
     def patch(self, changes, member_id):
         """Change contact details, opt-in or status (`active` | `suspended`)."""
 

@@ -12,11 +12,12 @@ from .checker import Checker, suggestion
 from .condition_grammar import RuleContext
 from .errors import RuleError
 from .periods import PERIODS
-from .program import Cap, Program, Tier
+from .program import Cap, Program, Tier, TransferPolicy
 from .rewards import read_rewards
 from .rule_grammar import RULE_ID, read_expiry, read_rule
+from .transfers import read_transfers
 
-SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards")
+SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers")
 CURRENCY = re.compile(r"[A-Z]{3}")
 DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
 
@@ -46,6 +47,7 @@ def build(
     read = [read_rule(c, node, path, context) for c, node, path in rule_nodes]
     rules = _unique_rules(read, rule_nodes)
     caps = _caps(*sections["caps"], rules, _declared_ids(rule_nodes)) if "caps" in sections else ()
+    transfers = read_transfers(*sections["transfers"]) if "transfers" in sections else TransferPolicy()
     rewards = ()
     if "rewards" in sections and tier_rank is not None:
         rewards = read_rewards(*sections["rewards"], context.currency, set(tier_rank))
@@ -74,6 +76,7 @@ def build(
         repeat_within_days=lifecycle[0],
         lapsed_after_days=lifecycle[1],
         rewards=rewards,
+        transfers=transfers,
     )
 
 

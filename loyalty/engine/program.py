@@ -143,6 +143,15 @@ class UsageKeys:
     referrer: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TransferPolicy:
+    """Whether members may give each other points (``transfers:`` in the YAML), and within what."""
+
+    enabled: bool = False
+    min_points: int = 1
+    max_points_per_month: int | None = None
+
+
 @dataclass(frozen=True)
 class Program:
     name: str
@@ -159,6 +168,7 @@ class Program:
     repeat_within_days: int = 90
     lapsed_after_days: int = 180
     rewards: tuple = ()
+    transfers: TransferPolicy = TransferPolicy()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

@@ -65,6 +65,13 @@ def _lot(member_id: str, posting: Posting, item: Credit, remaining: int) -> dict
     }
 
 
+def lot_copy(lot: Lot, member_id: str, points: int, remaining: int, now: datetime, status: str = "active") -> dict:
+    """A new lot for ``member_id`` like ``lot``: same event, rule, availability and expiry."""
+    return {"member_id": member_id, "event_id": lot.event_id, "rule_id": lot.rule_id, "points": points,
+            "remaining": remaining, "status": status, "spend_based": lot.spend_based,
+            "available_at": lot.available_at, "expires_at": lot.expires_at, "created_at": now}
+
+
 def open_balances(session: Session, balances: list[tuple[str, int]], posting: Posting,
                   expires_at: datetime | None) -> None:
     """Opening balances for members inserted (with zero points) in this transaction: bulk imports.

@@ -6,6 +6,7 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from loyalty.errors import InsufficientPoints
+from loyalty.ledger.credits import INSERT_LOTS, lot_copy
 from loyalty.ledger.entries import Posting, post
 from loyalty.models import LedgerEntry, Lot, LotDraw, Member
 
@@ -53,6 +54,8 @@ def restore(session: Session, member: Member, debit_entry: LedgerEntry, entry_ty
             posting: Posting) -> dict:
     """Undo a debit: the same points back into the lots they left, with their original expiry.
 
+    ``member`` may be the member a merged member's debit was merged into: it gets lots like those.
+
     Points that come back while the balance is negative pay that debt first,
     so the lots only take back what the balance can cover.
     """
@@ -62,12 +65,18 @@ def restore(session: Session, member: Member, debit_entry: LedgerEntry, entry_ty
         .where(LotDraw.entry_seq == debit_entry.seq).order_by(*EARLIEST_EXPIRY_FIRST)
     ).all()
     room = max(0, member.balance) - spendable_points(session, member.id, None)
+    copies = []
     for draw, lot in draws:
         back = min(draw.points, room)
         if back <= 0:
             break
-        lot.remaining += back
+        if lot.member_id == member.id:
+            lot.remaining += back
+        else:  # a merged member's debit: its points come back to the member it was merged into
+            copies.append(lot_copy(lot, member.id, back, back, posting.now))
         room -= back
+    if copies:
+        session.execute(INSERT_LOTS, copies)
     session.flush()
     return entry
 

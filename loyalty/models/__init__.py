@@ -4,6 +4,7 @@ from loyalty.models.api_key import ApiKey
 from loyalty.models.audit import AuditRecord
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
+from loyalty.models.identity import MemberAlias, PointTransfer
 from loyalty.models.jobs import LotRedating
 from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, MemberDay, QualifyingPoints, RuleUsage
 from loyalty.models.member import Member
@@ -23,8 +24,10 @@ __all__ = [
     "LotDraw",
     "LotRedating",
     "Member",
+    "MemberAlias",
     "MemberDay",
     "OutboxEvent",
+    "PointTransfer",
     "QualifyingPoints",
     "Redemption",
     "Refund",

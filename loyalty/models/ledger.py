@@ -15,7 +15,7 @@ from loyalty import clock
 from loyalty.db.types import BigIntKey, UTCDateTime
 from loyalty.extensions import db
 
-ENTRY_TYPES = ("earn", "redeem", "void", "reverse", "expire", "adjust")
+ENTRY_TYPES = ("earn", "redeem", "void", "reverse", "expire", "adjust", "merge", "transfer")
 
 
 class LedgerEntry(db.Model):
@@ -29,7 +29,7 @@ class LedgerEntry(db.Model):
         Index("ix_ledger_entries_created_at", "created_at", postgresql_using="brin",
               postgresql_with={"autosummarize": "on"}),
         CheckConstraint(
-            "type IN ('earn', 'redeem', 'void', 'reverse', 'expire', 'adjust')", name="entry_type"
+            "type IN ('earn', 'redeem', 'void', 'reverse', 'expire', 'adjust', 'merge', 'transfer')", name="entry_type"
         ),
     )
 

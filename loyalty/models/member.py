@@ -60,6 +60,10 @@ class Member(db.Model):
     #: (``loyalty.services.member_search``); None once erased. Kept when one of them is set, so a
     #: change of points (every accrual's flush) never recomputes it.
     search_text: Mapped[str | None] = mapped_column(Text)
+    #: The member this one was merged into (status ``merged``): events, refunds and look-ups of this
+    #: member land there. Its ledger stays here as history.
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"))
+    merged_at = mapped_column(UTCDateTime)
 
     @validates(*SEARCHED)
     def _keep_search_text(self, name: str, value):

@@ -19,10 +19,12 @@ from loyalty.models import OutboxEvent, WebhookDelivery
 EVENT_TYPES = (
     "member.enrolled",
     "member.erased",
+    "member.merged",
     "points.earned",
     "points.reversed",
     "points.adjusted",
     "points.expired",
+    "points.transferred",
     "tier.changed",
     "reward.redeemed",
     "redemption.voided",

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
-from loyalty.db.transactions import lock_members
 from loyalty.engine import (
     Award,
     Evaluation,
@@ -24,7 +23,7 @@ from loyalty.engine import (
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
-from loyalty.services import counters, tier_review
+from loyalty.services import counters, identity, tier_review
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
@@ -90,9 +89,11 @@ def check_event(rules: ActiveRules, data: EventInput, now: datetime, historical:
 
 
 def find_member_for_update(session: Session, member_id: str | None, external_id: str | None) -> Member:
+    """The member an event names, locked; a merged member's events go to the member it was merged into."""
     if member_id is None:
-        member_id = session.scalar(select(Member.id).where(Member.external_id == external_id))
-    member = lock_members(session, [member_id]).get(member_id) if member_id else None
+        member_id = (session.scalar(select(Member.id).where(Member.external_id == external_id))
+                     or identity.aliased(session, "external_id", external_id))
+    member = identity.lock_current(session, member_id)
     if member is None:
         raise NotFound("No member with that id." if external_id is None
                        else f"No member with external_id {external_id!r}.")
@@ -113,8 +114,8 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
     occurred_at = check_event(rules, data, now)
     member_id = data.member_id or session.scalar(
         select(Member.id).where(Member.external_id == data.external_id)
-    )
-    member = session.get(Member, member_id) if member_id else None
+    ) or identity.aliased(session, "external_id", data.external_id)
+    member = session.get(Member, identity.current_id(session, member_id)) if member_id else None
     if member is None:
         raise NotFound("No such member.")
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
@@ -144,8 +145,11 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     tier_review.review_member(session, program, member, now)  # a hold that ended gives no multiplier
     referrer = None
     if data.type == PURCHASE and member.referred_by_id:
-        referrer = (locked or {}).get(member.referred_by_id) or lock_members(
-            session, [member.referred_by_id]).get(member.referred_by_id)
+        referrer = (locked or {}).get(member.referred_by_id)
+        if referrer is None or referrer.merged_into_id is not None:
+            referrer = identity.lock_current(session, member.referred_by_id)  # a merged referrer's survivor
+        if referrer is not None and referrer.id == member.id:
+            referrer = None
     # The member view's reads come with the counters': the answer then needs no read after the write.
     keys = program.usage_keys(data.type, occurred_at)
     reads = read_member(session, program, member.id, now, keys.member)

@@ -8,7 +8,7 @@ from loyalty import ledger, outbox
 from loyalty.db.transactions import lock_members
 from loyalty.errors import MemberInactive, NotFound
 from loyalty.models import LedgerEntry, Member
-from loyalty.services import audit
+from loyalty.services import audit, identity
 from loyalty.services.rules import ActiveRules
 
 
@@ -17,6 +17,7 @@ def adjust(session: Session, rules: ActiveRules, member_id: str, points: int, re
     member = lock_members(session, [member_id]).get(member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
+    identity.refuse_merged(session, member)  # its points are the survivor's now: adjust those
     if member.status == "erased":
         raise MemberInactive(f"Member {member_id} is erased.")
     posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version, reason=reason)

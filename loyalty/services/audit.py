@@ -11,7 +11,7 @@ from loyalty.errors import ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import AuditRecord
 
-ACTIONS = ("publish", "rollback", "adjustment", "key_created", "key_revoked", "erasure")
+ACTIONS = ("publish", "rollback", "adjustment", "key_created", "key_revoked", "erasure", "merge", "transfer")
 
 
 def record(session: Session, actor: str | None, action: str, target: str, now: datetime, note: str | None = None,

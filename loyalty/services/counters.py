@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import BigInteger, Connection, Date, String, bindparam, column, event, select, text
+from sqlalchemy import BigInteger, Connection, Date, String, bindparam, column, delete, event, select, text
 from sqlalchemy.orm import Session
 
 from loyalty.models import MemberDay, RuleUsage
@@ -237,3 +237,23 @@ def qualifying_total(session: Session, member_id: str, first_day: date, last_day
 def _forget_qualifying_totals(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(QUALIFYING_TOTALS, None)
+
+
+def move_counters(session: Session, from_member_id: str, to_member_id: str) -> None:
+    """A merge: every counter of one member (limits, caps, qualifying points) added to another's, and gone
+    from the first. A limit is the person's: two members' uses add up under it."""
+    longer = [{"member_id": to_member_id, "counter_id": counter, "period_key": period, "amount": used}
+              for counter, period, used in session.execute(
+                  select(RuleUsage.counter_id, RuleUsage.period_key, RuleUsage.used)
+                  .where(RuleUsage.member_id == from_member_id))]
+    days = [{"member_id": to_member_id, "day": day, "qualifying_points": points, "usage": usage}
+            for day, points, usage in session.execute(
+                select(MemberDay.day, MemberDay.qualifying_points, MemberDay.usage)
+                .where(MemberDay.member_id == from_member_id))]
+    if longer:
+        session.execute(ADD_USAGE, longer)
+        session.execute(delete(RuleUsage).where(RuleUsage.member_id == from_member_id))
+    if days:
+        session.execute(_ADD_DAYS[session.get_bind().dialect.name], days)
+        session.execute(delete(MemberDay).where(MemberDay.member_id == from_member_id))
+    session.info.pop(QUALIFYING_TOTALS, None)

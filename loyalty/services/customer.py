@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from loyalty.engine import Program
 from loyalty.errors import MemberInactive, NotFound, Unauthorized
 from loyalty.models import Event, LedgerEntry, Member
-from loyalty.services import widget_tokens
+from loyalty.services import identity, widget_tokens
 from loyalty.services.events import explanations_of
 
 ENTRY_WORDS = {
@@ -18,6 +18,11 @@ ENTRY_WORDS = {
     "expire": "Points expired",
     "adjust": "Points adjusted",
 }
+#: Points that moved between members: (words when they left, words when they arrived).
+MOVED_WORDS = {
+    "merge": ("Points moved to your other account", "Points moved from your other account"),
+    "transfer": ("Points given to another member", "Points received from another member"),
+}
 
 
 def issue_token(session: Session, secret: str, member_id: str, ttl: timedelta,
@@ -26,14 +31,19 @@ def issue_token(session: Session, secret: str, member_id: str, ttl: timedelta,
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
+    if member.merged_into_id is not None:  # the customer's account is the one it was merged into
+        member = session.get(Member, identity.current_id(session, member.id))
     if member.status == "erased":
         raise MemberInactive(f"Member {member_id} is erased.")
     return widget_tokens.issue(secret, member.id, now, ttl)
 
 
 def signed_in_member(session: Session, member_id: str) -> Member:
-    """The member a verified token names; an erased (or vanished) member's tokens are dead."""
+    """The member a verified token names (or the member it was merged into); an erased (or vanished)
+    member's tokens are dead."""
     member = session.get(Member, member_id)
+    if member is not None and member.merged_into_id is not None:
+        member = session.get(Member, identity.current_id(session, member.id))
     if member is None or member.status == "erased":
         raise Unauthorized("This membership is closed; please sign in again.", {"reason": "member_erased"})
     return member
@@ -63,6 +73,10 @@ def _with_words(program: Program, member_id: str, entry: LedgerEntry, event: Eve
         description = entry.reason
     elif entry.type == "adjust":
         detail = entry.reason
+    elif entry.type in MOVED_WORDS:
+        description = MOVED_WORDS[entry.type][entry.points > 0]
+        if entry.type == "transfer" and entry.reason and ": " in entry.reason:
+            detail = entry.reason.split(": ", 1)[1]  # the note given with it
     row["description"] = description
     row["detail"] = detail
     row["occurred_at"] = event.occurred_at if event is not None else entry.created_at

@@ -25,7 +25,7 @@ from loyalty import outbox
 from loyalty.db.transactions import lock_members
 from loyalty.errors import IdempotencyConflict, LoyaltyError, MemberInactive, NotFound, ValidationFailed
 from loyalty.models import Event, Member
-from loyalty.services import counters
+from loyalty.services import counters, identity
 from loyalty.services.accrual import EventInput, EventOutcome, apply_event, check_event
 from loyalty.services.carried_points import record_carried
 from loyalty.services.rules import ActiveRules
@@ -150,16 +150,30 @@ class _Run:
 
 
 def _member_ids(session: Session, events: list[EventInput]) -> dict[tuple[str, str], str]:
-    """(``"id"`` or ``"external"``, the value sent) → the member's id, for those that exist."""
+    """(``"id"`` or ``"external"``, the value sent) → the id of the member it means now, for those that exist:
+    a merged member's events go to the member it was merged into, as when posted alone."""
     sent = {("id", e.member_id) if e.member_id else ("external", e.external_id) for e in events}
     ids = [value for kind, value in sent if kind == "id"]
     external = [value for kind, value in sent if kind == "external"]
-    found = {}
+    found, merged = {}, {}
     if ids:
-        found.update({("id", i): i for i in session.scalars(select(Member.id).where(Member.id.in_(ids)))})
+        for member_id, merged_into in session.execute(
+                select(Member.id, Member.merged_into_id).where(Member.id.in_(ids))):
+            found[("id", member_id)] = member_id
+            if merged_into is not None:
+                merged[("id", member_id)] = member_id
     if external:
-        found.update({("external", external_id): member_id for member_id, external_id in session.execute(
-            select(Member.id, Member.external_id).where(Member.external_id.in_(external)))})
+        for member_id, external_id, merged_into in session.execute(
+                select(Member.id, Member.external_id, Member.merged_into_id).where(Member.external_id.in_(external))):
+            found[("external", external_id)] = member_id
+            if merged_into is not None:
+                merged[("external", external_id)] = member_id
+        for external_id in set(external) - {value for kind, value in found if kind == "external"}:
+            alias = identity.aliased(session, "external_id", external_id)
+            if alias is not None:
+                found[("external", external_id)] = merged[("external", external_id)] = alias
+    for key, member_id in merged.items():
+        found[key] = identity.current_id(session, member_id)
     return found
 
 

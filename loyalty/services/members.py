@@ -14,6 +14,7 @@ from loyalty.engine import Program
 from loyalty.errors import MemberExists, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id, new_referral_code
 from loyalty.models import Member
+from loyalty.services import identity
 from loyalty.services.accrual import EventInput, apply_event
 from loyalty.services.member_view import member_view, member_view_by_external_id, member_view_by_id
 from loyalty.services.rules import ActiveRules
@@ -45,7 +46,7 @@ def enroll(session: Session, rules: ActiveRules, data: Enrolment, actor: str | N
     existing = session.scalar(select(Member.id).where(Member.external_id == data.external_id))
     if existing:
         raise MemberExists(f"external_id {data.external_id!r} is already enrolled.",
-                           {"member_id": existing})
+                           {"member_id": identity.current_id(session, existing)})
     referrer_id = None
     if data.referred_by:
         referrer_id = session.scalar(
@@ -80,6 +81,7 @@ def update(session: Session, rules: ActiveRules, member_id: str, changes: dict, 
     member = lock_members(session, [member_id]).get(member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
+    identity.refuse_merged(session, member)
     if member.status == "erased":
         raise MemberInactive(f"Member {member_id} is erased.")
     opted_in = changes.get("email_opt_in") is True and not member.email_opt_in
@@ -108,6 +110,8 @@ def get_view(session: Session, program: Program, member_id: str, now: datetime) 
     view = member_view_by_id(session, program, member_id, now)
     if view is None:
         raise NotFound(f"No member {member_id}.")
+    if view["status"] == "merged":
+        identity.raise_merged(session, member_id)
     return view
 
 
@@ -117,18 +121,29 @@ def find_views(session: Session, program: Program, now: datetime, external_id=No
     card scan) reads its one member with its view in one statement, as ``get_view`` does."""
     if external_id is not None and email is None and phone is None and not cursor:
         view = member_view_by_external_id(session, program, external_id, now)
+        if view is None or view["status"] == "merged":  # a merged member's external id finds its survivor
+            survivor_id = identity.aliased(session, "external_id", external_id)
+            view = member_view_by_id(session, program, survivor_id, now) if survivor_id else None
         return [view] if view else [], None
     page, next_cursor = find(session, external_id, email, phone, limit, cursor)
     return [member_view(session, program, member, now) for member in page], next_cursor
 
 
 def find(session: Session, external_id=None, email=None, phone=None, limit=20, cursor=None):
-    """Members matching every given field, newest first; returns (members, next_cursor)."""
-    query = select(Member)
+    """Members matching every given field, newest first; returns (members, next_cursor).
+
+    Merged members are left out; their external id and email (aliases) find the members they went into.
+    """
+    query = select(Member).where(Member.merged_into_id.is_(None))
     if external_id is not None:
-        query = query.where(Member.external_id == external_id)
+        aliased = identity.aliased(session, "external_id", external_id)
+        query = query.where((Member.external_id == external_id) | (Member.id == aliased) if aliased
+                            else Member.external_id == external_id)
     if email is not None:
-        query = query.where(Member.email == normalize_email(email))
+        email = normalize_email(email)
+        aliased_email = identity.aliased(session, "email", email)
+        query = query.where((Member.email == email) | (Member.id == aliased_email) if aliased_email
+                            else Member.email == email)
     if phone is not None:
         query = query.where(Member.phone == phone)
     after = decode_cursor(cursor)

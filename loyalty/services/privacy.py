@@ -12,7 +12,7 @@ member with an empty history, events naming it are ``404``, and the old
 import json
 from datetime import datetime
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
@@ -24,6 +24,7 @@ from loyalty.models import (
     LedgerEntry,
     Lot,
     Member,
+    MemberAlias,
     MemberDay,
     OutboxEvent,
     Redemption,
@@ -41,30 +42,49 @@ STRIPE_PERSONAL_FIELDS = ("email", "stripe_customer_id", "client_reference_id")
 
 def erase(session: Session, member_id: str, actor: str | None, now: datetime) -> Member:
     """Blank the member's personal data everywhere it is copied; idempotent."""
-    member = lock_members(session, [member_id]).get(member_id)
+    merged = _merged_into(session, member_id)
+    locked = lock_members(session, [member_id, *merged])
+    member = locked.get(member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
     if member.status == "erased":
         return member
+    member.status = "erased"
+    # The members merged into it are the same person: their rows lose the personal data too (they stay
+    # ``merged``), and their external ids and emails stop finding anyone.
+    for person in [member, *(locked[merged_id] for merged_id in merged if merged_id in locked)]:
+        _blank(session, person)
+    session.execute(delete(MemberAlias).where(MemberAlias.member_id == member_id))
+    outbox.emit(session, "member.erased", member_id, {"member_id": member_id, "erased_by": actor}, now)
+    audit.record(session, actor, "erasure", member_id, now, details={"merged_members": merged} if merged else None)
+    return member
+
+
+def _merged_into(session: Session, member_id: str) -> list[str]:
+    """The members merged into this one, directly or through another merge."""
+    found, frontier = [], [member_id]
+    while frontier:
+        frontier = list(session.scalars(select(Member.id).where(Member.merged_into_id.in_(frontier))))
+        found.extend(frontier)
+    return found
+
+
+def _blank(session: Session, member: Member) -> None:
     for name in PERSONAL_FIELDS:
         setattr(member, name, None)
     member.email_opt_in = False
-    member.status = "erased"
-    _scrub_outbox(session, member_id)
+    _scrub_outbox(session, member.id)
     session.execute(
-        update(StripeEvent).where(StripeEvent.member_id == member_id)
+        update(StripeEvent).where(StripeEvent.member_id == member.id)
         .values(**dict.fromkeys(STRIPE_PERSONAL_FIELDS))
     )
     # Stored answers to keyed requests hold the member as it was; a replay now says it is erased.
     # They are stored packed, so they are found by the member they are about, not by their text.
     session.execute(
-        update(IdempotencyRecord).where(IdempotencyRecord.member_id == member_id)
-        .values(status_code=409, body=_erased_body(member_id))
+        update(IdempotencyRecord).where(IdempotencyRecord.member_id == member.id)
+        .values(status_code=409, body=_erased_body(member.id))
         .execution_options(synchronize_session=False)
     )
-    outbox.emit(session, "member.erased", member_id, {"member_id": member_id, "erased_by": actor}, now)
-    audit.record(session, actor, "erasure", member_id, now)
-    return member
 
 
 def _scrub_outbox(session: Session, member_id: str) -> None:

@@ -21,7 +21,7 @@ from loyalty.engine.rewards import Reward
 from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavailable, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import LedgerEntry, Member, Redemption, RewardStock
-from loyalty.services import tier_review
+from loyalty.services import identity, tier_review
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier
 
@@ -58,7 +58,7 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
     reward = program.reward(reward_id)
     if reward is None:
         raise NotFound(f"No reward {reward_id!r} in the catalog.", {"reward_id": reward_id})
-    member = lock_members(session, [member_id]).get(member_id)
+    member = identity.lock_current(session, member_id)
     if member is None:
         raise NotFound(f"No member {member_id}.")
     if member.status != "active":
@@ -126,7 +126,7 @@ def void(session: Session, rules: ActiveRules, redemption_id: str, actor: str | 
         raise InvalidState(f"A {status} redemption cannot be voided.", {"status": status})
     if redemption.stripe_promotion_code and stripe is not None:
         stripe.deactivate_promotion_code(redemption.stripe_promotion_code)
-    member = session.get(Member, redemption.member_id)
+    member = identity.lock_current(session, redemption.member_id)  # a merged member's points went on
     debit_entry = session.scalar(select(LedgerEntry).where(LedgerEntry.seq == redemption.entry_seq))
     posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version,
                              reason=f"Voided redemption {redemption.code}")

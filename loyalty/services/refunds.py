@@ -6,11 +6,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
-from loyalty.db.transactions import lock_members
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
 from loyalty.models import Event, Member, Refund
-from loyalty.services import counters
+from loyalty.services import counters, identity
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
 
@@ -33,7 +32,7 @@ def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: in
         raise NotFound(f"No event {event_id}.")
     if event.type != "purchase":
         raise InvalidState("Only purchases can be refunded.", {"type": event.type})
-    member = lock_members(session, [event.member_id])[event.member_id]
+    member = identity.lock_current(session, event.member_id)  # a merged member's purchase: its survivor
     session.refresh(event)
     paid = event.amount or 0
     if event.refunded_amount + amount > paid:

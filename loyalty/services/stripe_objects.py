@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.models import Member
+from loyalty.services import identity
 from loyalty.services.members import normalize_email
 
 
@@ -81,4 +82,7 @@ def _by_email(session: Session, value: str) -> list[Member]:
 
 
 def _unerased(session: Session, condition) -> list[Member]:
-    return list(session.scalars(select(Member).where(condition, Member.status != "erased").limit(2)))
+    """Members still in the program; a merged member stands for the member it was merged into, so a
+    duplicate and its survivor sharing an email are one match."""
+    found = session.scalars(select(Member.id).where(condition, Member.status != "erased").limit(3))
+    return [session.get(Member, member_id) for member_id in sorted({identity.current_id(session, f) for f in found})]

@@ -167,8 +167,9 @@ def _checkout(session: Session, rules: ActiveRules, record: StripeEvent, checkou
     except (ValidationFailed, MemberInactive, NotFound) as error:
         return _settle(record, "rejected", _explain(error))
     record.event_id = outcome.event["id"]
-    points = sum(a.points for a in outcome.evaluation.awards if a.member_id == member.id)
-    _settle(record, "processed", f"Purchase recorded for member {member.id} (matched by {matched_by}): "
+    record.member_id = outcome.member.id  # a merged member's payment went to the member it was merged into
+    points = sum(a.points for a in outcome.evaluation.awards if a.member_id == outcome.member.id)
+    _settle(record, "processed", f"Purchase recorded for member {outcome.member.id} (matched by {matched_by}): "
                                  f"{points} points.")
     _apply_waiting_refunds(session, rules, session.get(Event, record.event_id), now)
 

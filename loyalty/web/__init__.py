@@ -14,7 +14,7 @@ blp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templat
 def init_app(app: Flask) -> None:
     """Register /admin; its session cookie is HttpOnly, SameSite=Strict, and Secure outside
     development and tests (which serve plain http on 127.0.0.1)."""
-    from loyalty.web import audit, auth, dashboard, members, program_builder, rules  # noqa: F401  (routes register on import)
+    from loyalty.web import audit, auth, dashboard, identity, members, program_builder, rules  # noqa: F401  (routes register on import)
 
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:

@@ -1,4 +1,5 @@
-"""The audit log page: who published, rolled back, adjusted, created or revoked a key, or erased, and why."""
+"""The audit log page: who published, rolled back, adjusted, created or revoked a key, erased, merged or
+transferred, and why."""
 
 from flask import render_template, request
 
@@ -10,7 +11,8 @@ from loyalty.web.auth import admin_required
 
 PAGE = 50
 ACTION_WORDS = {"publish": "Published rules", "rollback": "Rolled back rules", "adjustment": "Adjusted points",
-                "key_created": "Created an API key", "key_revoked": "Revoked an API key", "erasure": "Erased a member"}
+                "key_created": "Created an API key", "key_revoked": "Revoked an API key", "erasure": "Erased a member",
+                "merge": "Merged members", "transfer": "Transferred points"}
 
 
 @blp.get("/audit")

@@ -1,4 +1,4 @@
-"""Member search, a member's ledger with an adjustment form, and the reward catalog."""
+"""Member search, a member's ledger with an adjustment form, its likely duplicates, and the reward catalog."""
 
 import json
 
@@ -14,6 +14,7 @@ from loyalty.http.idempotency import fingerprint, run_once
 from loyalty.ids import new_id
 from loyalty.models import Member
 from loyalty.services import adjustments, history
+from loyalty.services.duplicates import likely_duplicates
 from loyalty.services.member_search import matching
 from loyalty.services.member_view import member_view
 from loyalty.services.members import normalize_email
@@ -48,7 +49,7 @@ def member_search():
 @blp.get("/members/<member_id>")
 @admin_required
 def member_page(member_id):
-    return _member_page(member_id)
+    return render_member_page(member_id)
 
 
 @blp.post("/members/<member_id>/adjustments")
@@ -72,10 +73,10 @@ def member_adjust(member_id):
     if not 1 <= len(key) <= 255:
         errors["points"] = "The form is incomplete: reload the page."
     if errors:
-        return _member_page(member_id, errors=errors, form=form, status=422)
+        return render_member_page(member_id, errors=errors, form=form, status=422)
     above = current_app.config["ADJUSTMENT_CONFIRM_ABOVE"]
     if abs(points) > above and form.get("confirm") != "1":
-        return _member_page(member_id, form=form, status=409, confirm={"points": points, "above": above})
+        return render_member_page(member_id, form=form, status=409, confirm={"points": points, "above": above})
 
     def work() -> tuple[int, str]:
         entry, _ = adjustments.adjust(db.session(), active_rules(db.session()), member_id, points, reason,
@@ -87,7 +88,7 @@ def member_adjust(member_id):
         stored = run_once(db.session(), f"admin-web:{actor()}", key,
                           fingerprint("POST", request.path, body), clock.now(), work)
     except LoyaltyError as error:
-        return _member_page(member_id, errors={"points": error.message}, form=form, status=error.status)
+        return render_member_page(member_id, errors={"points": error.message}, form=form, status=error.status)
     if stored.replayed:
         flash("That adjustment was already made (the form was sent twice); nothing more changed.")
     else:
@@ -105,8 +106,8 @@ def reward_list():
                            money=money)
 
 
-def _member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200,
-                 confirm: dict | None = None):
+def render_member_page(member_id: str, errors: dict | None = None, form=None, status: int = 200,
+                 confirm: dict | None = None, transfer_error: str | None = None):
     """The member's page; ``confirm`` asks a second time before a large adjustment, the form kept."""
     session = db.session
     member = session.get(Member, member_id)
@@ -119,6 +120,8 @@ def _member_page(member_id: str, errors: dict | None = None, form=None, status: 
         entries=entries, next_cursor=next_cursor, errors=errors or {}, form=form or {},
         idempotency_key=(form or {}).get("idempotency_key") or new_id("adj"), confirm=confirm, program=program,
         rule_names={rule.id: rule.description or rule.id for rule in program.rules}, stages=STAGE_NAMES,
+        duplicates=likely_duplicates(session, member) if member.merged_into_id is None else [],
+        transfer_error=transfer_error, transfer_key=new_id("trf"),
     ), status
 
 

@@ -8,7 +8,7 @@ from tests.conftest import _create_key
 #: Operations a `pos` key may not call (contract: rules, adjustments, reports, keys and
 #: operator tools are admin's), and the customer's own /v1/me, which takes a widget token.
 ADMIN_ONLY = {
-    ("POST", "/v1/members/{member_id}/adjustments"),
+    ("POST", "/v1/members/{member_id}/adjustments"), ("POST", "/v1/members/{member_id}/merge"),
     ("GET", "/v1/rules"), ("PUT", "/v1/rules"), ("POST", "/v1/rules/validate"), ("POST", "/v1/rules/simulate"),
     ("POST", "/v1/rules/backtest"), ("GET", "/v1/rules/versions"), ("POST", "/v1/rules/versions/{version}/activate"),
     ("GET", "/v1/reports/summary"), ("GET", "/v1/reports/timeseries"), ("GET", "/v1/audit"),

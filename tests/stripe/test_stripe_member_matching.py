@@ -8,7 +8,7 @@ customer's email.
 import pytest
 from freezegun import freeze_time
 
-from tests.stripe.fakes import NOW, Payment, checkout_event, other_event
+from tests.stripe.fakes import NOW, Payment, checkout_event, other_event, refund_event
 
 WELCOME = 50
 
@@ -138,3 +138,20 @@ def test_an_unmatched_event_resent_after_the_operator_fixed_the_member_earns_onc
     assert (resent["status"], resent["member_id"], resent["duplicate"]) == ("processed", member["id"], False)
     assert webhooks.accepted(event)["duplicate"] is True
     assert balance(api, member["id"]) == WELCOME + 12
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("path", PATHS)
+def test_a_payment_for_a_merged_duplicate_lands_on_the_survivor_and_so_does_its_refund(app, api, admin_api, webhooks,
+                                                                                        db_backend, path):
+    survivor = api.enroll(email="ana.lima@example.com")
+    duplicate = api.enroll(email="ana.lima@example.com", stripe_customer_id="cus_TaK9mW2xQ7vB4n")
+    merged = admin_api.post(f"/v1/members/{survivor['id']}/merge", {"member_id": duplicate["id"]})
+    assert merged.status_code == 200, merged.get_json()
+    payment = Payment()
+    receipt = webhooks.accepted(checkout_event(payment, **{"email": None, **PATHS[path](duplicate)}))
+    assert (receipt["status"], receipt["member_id"]) == ("processed", survivor["id"]), receipt
+    assert balance(api, survivor["id"]) == 2 * WELCOME + 12
+    refund = webhooks.accepted(refund_event(payment, amount_refunded=1250))
+    assert refund["status"] == "processed", refund
+    assert balance(api, survivor["id"]) == 2 * WELCOME
