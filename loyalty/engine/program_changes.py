@@ -114,6 +114,7 @@ def _setting_changes(old: Program, new: Program) -> list[str]:
         ("A tier is held for (days)", old.tier_hold.days, new.tier_hold.days),
         ("Repeat customers buy again within (days)", old.repeat_within_days, new.repeat_within_days),
         ("Lapsed after (days)", old.lapsed_after_days, new.lapsed_after_days),
+        ("Transfers between members", _transfer_words(old), _transfer_words(new)),
     ]
     said = [f"{name}: {was} → {now}" for name, was, now in settings if was != now]
     if old.expiry != new.expiry:
@@ -166,3 +167,11 @@ def _stock(stock: int | None) -> str:
 
 def _tiers(tiers: tuple[str, ...], program: Program) -> str:
     return ", ".join(program.tier_names.get(tier, tier) for tier in tiers) if tiers else "every tier"
+
+
+def _transfer_words(program: Program) -> str:
+    policy = program.transfers
+    if not policy.enabled:
+        return "off"
+    monthly = f", at most {policy.max_points_per_month:,} a month" if policy.max_points_per_month else ""
+    return f"on, from {policy.min_points:,} points{monthly}"

@@ -243,3 +243,13 @@ def test_generated_programs_round_trip_through_the_forms(generated, data):
     others = [rule for rule in generated if rule is not changed]
     for rule in others:
         assert program_forms.data("rule", dict(outline(edited)["rules"])[rule["id"]]) == rule
+
+
+def test_transfers_are_turned_on_by_their_form_and_said_in_words():
+    from loyalty.engine.program_changes import program_changes
+
+    assert apply_form(DEMO, "transfers", "", outline(DEMO)["transfers"]) == DEMO  # off, as its absence says
+    edited = apply_form(DEMO, "transfers", "", {"enabled": "1", "min_points": "50", "max_points_per_month": ""})
+    assert edited.endswith("    stock: 100\n\ntransfers:\n  enabled: true\n  min_points: 50\n")
+    assert program_changes(load_program(DEMO), load_program(edited)) == [
+        "Transfers between members: off → on, from 50 points"]

@@ -19,7 +19,17 @@ from loyalty.errors import RulesRejected, ValidationFailed
 
 from . import forms
 from .form_reader import FormInvalid
-from .yaml_tree import add_key, dump, insert_item, is_comment, item_spans, node_for, patch, round_trip_yaml
+from .yaml_tree import (
+    add_key,
+    blank_line_before,
+    dump,
+    insert_item,
+    is_comment,
+    item_spans,
+    node_for,
+    patch,
+    round_trip_yaml,
+)
 
 #: section → (form kind, where it sits in the YAML, whether it is a list of items keyed by id)
 SECTIONS = {
@@ -31,8 +41,9 @@ SECTIONS = {
     "expiry": ("expiry", ("expiry",), False),
     "lifecycle": ("lifecycle", ("lifecycle",), False),
     "program": ("program", ("program",), False),
+    "transfers": ("transfers", ("transfers",), False),
 }
-TOP_LEVEL = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards")
+TOP_LEVEL = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers")
 ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward"}
 
 
@@ -59,6 +70,8 @@ def apply_form(text: str, section: str, key: str, form) -> str:
     if not is_list:
         node = _find(document, path)
         if not isinstance(node, CommentedMap):
+            if after == forms.data(kind, forms.fields(kind, {})):
+                return text  # the defaults, as the section's absence already says
             _add_section(document, path[0], node_for(path[0], after))
         else:
             patch(node, _read_back(kind, node), after)
@@ -182,3 +195,5 @@ def _add_section(document: CommentedMap, name: str, node) -> None:
         node.fa.set_block_style()
     rank = {section: i for i, section in enumerate(TOP_LEVEL)}
     add_key(document, name, node, sorted(set(document) | {name}, key=lambda key: rank.get(key, len(rank))))
+    if list(document)[0] != name:
+        blank_line_before(document, name)

@@ -148,6 +148,18 @@ def _program_data(form: FormReader) -> dict:
     return program
 
 
+def _transfers_fields(transfers: dict) -> dict:
+    return {"enabled": bool(transfers.get("enabled")), "min_points": text_of(transfers.get("min_points")),
+            "max_points_per_month": text_of(transfers.get("max_points_per_month"))}
+
+
+def _transfers_data(form: FormReader) -> dict:
+    transfers = {"enabled": form.flag("enabled")}
+    put(transfers, "min_points", form.whole("min_points", minimum=1))
+    put(transfers, "max_points_per_month", form.whole("max_points_per_month", minimum=1))
+    return transfers
+
+
 _FORMS = {
     "rule": (rule_fields, rule_data),
     "cap": (_cap_fields, _cap_data),
@@ -157,5 +169,6 @@ _FORMS = {
     "expiry": (_expiry_fields, _expiry_data),
     "lifecycle": (_lifecycle_fields, _lifecycle_data),
     "program": (_program_fields, _program_data),
+    "transfers": (_transfers_fields, _transfers_data),
 }
 KINDS = tuple(_FORMS)

@@ -117,6 +117,13 @@ def add_key(target: CommentedMap, key: str, node, order: list) -> None:
     _give_tail(target, rest)
 
 
+def blank_line_before(mapping: CommentedMap, key: str) -> None:
+    """A new section stands apart from the one above it, as the others do."""
+    entry = mapping.ca.items.setdefault(key, [None, None, None, None])
+    if not entry[1]:
+        entry[1] = [CommentToken("\n", CommentMark(0), None)]
+
+
 def is_comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
