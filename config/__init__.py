@@ -20,6 +20,11 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value.lower() not in ("0", "false", "no", "off")
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -32,7 +37,14 @@ class Config:
     #: give up after a few seconds (503, not a hang): ``transactions.configure_engine`` sets
     #: psycopg's ``connect_timeout`` unless the URL does.
     DATABASE_PING_IDLE_SECONDS = _env_float("DATABASE_PING_IDLE_SECONDS", 0.25)
+    #: The largest request body in bytes (413 payload_too_large beyond, naming it); paths that take
+    #: many records at once (``…/batch``: up to 1,000 events) have their own.
+    #: DATABASE_URL reaches PostgreSQL through a pooler in transaction mode (PgBouncer's
+    #: ``pool_mode = transaction``): the next statement may run on a server connection another client
+    #: used, so psycopg prepares no statements on the server (``prepare_threshold=None``).
+    DATABASE_TRANSACTION_POOLER = _env_flag("DATABASE_TRANSACTION_POOLER")
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
+    BATCH_MAX_CONTENT_LENGTH = _env_int("BATCH_MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
     #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).
     IDEMPOTENCY_KEY_RETENTION_HOURS = _env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 72)

@@ -33,12 +33,19 @@ POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
 IDLE_SINCE = "loyalty.idle_since"
 
 
-def configure_engine(engine: Engine, ping_idle_after: float | None = None) -> None:
-    """Per-database connection setup; ``ping_idle_after`` (seconds) see ``_ping_idle_connections``."""
+def configure_engine(engine: Engine, ping_idle_after: float | None = None, transaction_pooler: bool = False) -> None:
+    """Per-database connection setup; ``ping_idle_after`` (seconds) see ``_ping_idle_connections``.
+
+    ``transaction_pooler``: the URL is a pooler in transaction mode (PgBouncer), where consecutive
+    transactions may run on different server connections; psycopg's server-side prepared
+    statements would then meet a connection that never prepared them (or prepared another).
+    """
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "do_connect")
         def _connect_timeout(_dialect, _record, _args, params):
             params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
+            if transaction_pooler:
+                params["prepare_threshold"] = None
 
         if ping_idle_after is not None:
             _ping_idle_connections(engine, ping_idle_after)
