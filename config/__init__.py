@@ -66,6 +66,10 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com"
     STRIPE_TIMEOUT_SECONDS = _env_float("STRIPE_TIMEOUT_SECONDS", 10.0)
+    #: ``jobs run`` deactivates active promotion codes of ours whose redemption does not exist, made
+    #: between LOOKBACK hours and GRACE seconds ago (a redemption younger may still be committing).
+    STRIPE_SWEEP_GRACE_SECONDS = _env_int("STRIPE_SWEEP_GRACE_SECONDS", 300)
+    STRIPE_SWEEP_LOOKBACK_HOURS = _env_int("STRIPE_SWEEP_LOOKBACK_HOURS", 48)
 
     #: Customer widget: token lifetime, the longest a till may ask for, the merchant
     #: sites allowed to call /v1/me/* from a browser (comma-separated origins), /demo.

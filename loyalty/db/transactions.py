@@ -10,6 +10,7 @@ in WAL mode, never wait for writers.
 """
 
 import fcntl
+import logging
 import os
 import queue
 import sqlite3
@@ -31,6 +32,8 @@ WRITE_OPTION = "loyalty_write"
 SQLITE_BUSY_SECONDS = 30.0
 POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
 IDLE_SINCE = "loyalty.idle_since"
+UNDO_ON_ROLLBACK = "loyalty.undo_on_rollback"
+log = logging.getLogger(__name__)
 
 
 def configure_engine(engine: Engine, ping_idle_after: float | None = None, transaction_pooler: bool = False) -> None:
@@ -115,6 +118,29 @@ def write_transaction(session: Session) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def undo_on_rollback(session: Session, action) -> None:
+    """Call ``action`` if the session's transaction ends without committing: it takes back what was
+    done outside the database for it (a promotion code made at Stripe). A failing action is logged;
+    whatever it leaves, a job must find and take back."""
+    session.info.setdefault(UNDO_ON_ROLLBACK, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(UNDO_ON_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous) -> None:
+    if session.in_transaction():  # a savepoint: the transaction may still commit
+        return
+    for action in session.info.pop(UNDO_ON_ROLLBACK, []):
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - the rollback's own error is the one to raise
+            log.warning("could not undo after a rollback: %s", error)
 
 
 @contextmanager
