@@ -43,6 +43,12 @@ class Config:
     #: ``pool_mode = transaction``): the next statement may run on a server connection another client
     #: used, so psycopg prepares no statements on the server (``prepare_threshold=None``).
     DATABASE_TRANSACTION_POOLER = _env_flag("DATABASE_TRANSACTION_POOLER")
+    #: A streaming replica for reads that may be a moment behind: reports, backtests, exports and
+    #: member search (never a till's request). Read only while it streams and is no more than
+    #: REPLICA_MAX_LAG_SECONDS behind, checked at most every REPLICA_CHECK_SECONDS; else the primary.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_MAX_LAG_SECONDS = _env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
+    REPLICA_CHECK_SECONDS = _env_float("REPLICA_CHECK_SECONDS", 1.0)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
     BATCH_MAX_CONTENT_LENGTH = _env_int("BATCH_MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till

@@ -29,6 +29,7 @@ def _check_settings(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    from loyalty.db import replica
     from loyalty.db.transactions import configure_engine
     from loyalty.extensions import db, migrate
 
@@ -41,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"],
                          transaction_pooler=app.config["DATABASE_TRANSACTION_POOLER"])
+    replica.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

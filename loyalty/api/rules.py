@@ -12,6 +12,7 @@ from loyalty.api.events import AwardSchema, EventInSchema, ExplanationSchema
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
+from loyalty.db.replica import read_behind
 from loyalty.engine import EventFacts
 from loyalty.engine.program_changes import program_changes
 from loyalty.errors import NotFound, ValidationFailed
@@ -244,9 +245,9 @@ class BacktestRules(MethodView):
     def post(self, data):
         """Replay the recorded events of [from, to) through candidate rules: points actually
         awarded vs what the candidate would have awarded, per rule and in total; writes nothing."""
-        candidate = rules_service.compile_rules(data["yaml"])
-        return backtest(context.session(), candidate, context.rules().program, data["start"], data["end"],
-                        data["top"])
+        candidate, program = rules_service.compile_rules(data["yaml"]), context.rules().program
+        return read_behind(lambda session: backtest(session, candidate, program, data["start"], data["end"],
+                                                    data["top"]))
 
 
 @blp.route("/versions")
