@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from tests.concurrency.pgbouncer import POOLER_ENV, pgbouncer_in_front_of
 from tests.concurrency.servers import gunicorn_server, post
+from tests.reliability import test_database_outage as outage
 from tests.reliability.test_database_outage import (
-    APP_NAME,  # noqa: F401 - fixtures
+    APP_NAME,
     LOADERS,
     REQUEST_TIMEOUT,
     Load,
@@ -27,9 +28,11 @@ from tests.reliability.test_database_outage import (
 
 pytestmark = pytest.mark.parametrize("db_backend", ["postgres"])
 
+members, proxy = outage.members, outage.proxy  # the outage tests' fixtures, shared
+
 
 @pytest.fixture
-def bouncer(proxy):  # noqa: F811 - the imported fixture
+def bouncer(proxy):
     with pgbouncer_in_front_of(proxy.port) as port:
         yield port
 
@@ -44,7 +47,7 @@ def server(database_url, bouncer, tmp_path):
 
 
 def test_a_restart_behind_pgbouncer_under_load_answers_503_then_every_request_succeeds(
-        app, members, proxy, server, pos_key, db_backend):  # noqa: F811
+        app, members, proxy, server, pos_key, db_backend):
     with Load(server, pos_key, members) as load:
         wait_for(lambda: load.count(201) >= 2 * LOADERS, "requests before the restart")
         proxy.cut()
@@ -62,7 +65,7 @@ def test_a_restart_behind_pgbouncer_under_load_answers_503_then_every_request_su
 
 
 def test_the_first_requests_after_a_quiet_restart_behind_pgbouncer_succeed(
-        app, members, proxy, server, pos_key, db_backend):  # noqa: F811
+        app, members, proxy, server, pos_key, db_backend):
     for member_id in members:
         assert post(server, "/v1/events", purchase(member_id), pos_key).status == 201
     proxy.cut()
