@@ -56,7 +56,8 @@ test-postgres:
 ## (.ci/pgbouncer.sh starts it on 127.0.0.1:6432 with deploy/pgbouncer.ini), as shops deploy PostgreSQL
 test-pgbouncer: install $(AXE)
 	LOYALTY_TEST_DATABASE_URL=$(TEST_PGBOUNCER_URL) LOYALTY_TEST_PGBOUNCER_URL=$(TEST_PGBOUNCER_URL) \
-	DATABASE_TRANSACTION_POOLER=1 $(BIN)/pytest -m "not slow" -n 2 -q -k postgres
+	LOYALTY_TEST_REPLICATION_URL=$(TEST_PG_URL) \
+	DATABASE_TRANSACTION_POOLER=1 $(BIN)/pytest -m "not slow and not direct_connection" -n 2 -q -k postgres
 
 test-slow: install $(AXE)
 	$(BIN)/pytest -m slow -n 2 -q

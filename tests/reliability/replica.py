@@ -50,8 +50,9 @@ def _as_postgres(command: list[str], check: bool = True) -> subprocess.Completed
 
 @contextmanager
 def streaming_replica(primary_url: str):
-    """Skips (saying why) when the replica cannot be made."""
-    primary = sa.engine.make_url(primary_url)
+    """Skips (saying why) when the replica cannot be made. It replicates the server itself:
+    ``LOYALTY_TEST_REPLICATION_URL`` when the tests reach it through PgBouncer, which cannot replicate."""
+    primary = sa.engine.make_url(os.environ.get("LOYALTY_TEST_REPLICATION_URL") or primary_url)
     if not (POSTGRES_BIN / "pg_ctl").exists() or not shutil.which("pg_basebackup"):
         pytest.skip(f"read replica tests skipped: no PostgreSQL server binaries in {POSTGRES_BIN}")
     directory = Path(tempfile.mkdtemp(prefix="loyalty-replica-"))
@@ -60,10 +61,13 @@ def streaming_replica(primary_url: str):
         port = probe.getsockname()[1]
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")
+    # A slot of its own keeps the WAL the replica still needs while other tests write a lot of it.
+    slot = f"loyalty_test_replica_{os.getpid()}_{port}"
     made = _as_postgres(["pg_basebackup", "-h", primary.host or "127.0.0.1", "-p", str(primary.port or 5432),
                          "-U", primary.username or "postgres", "-D", str(directory / "data"), "-R",
-                         "-X", "stream", "-c", "fast"], check=False)
+                         "-X", "stream", "-c", "fast", "-C", "-S", slot], check=False)
     if made.returncode != 0:
+        _drop_slot(primary, slot)
         shutil.rmtree(directory, ignore_errors=True)
         pytest.skip("read replica tests skipped: pg_basebackup failed (the server must allow replication"
                     f" from 127.0.0.1 in pg_hba.conf; .ci/run adds it): {made.stderr.strip()[-300:]}")
@@ -81,7 +85,16 @@ def streaming_replica(primary_url: str):
         yield replica
     finally:
         replica.stop()
+        _drop_slot(primary, slot)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _drop_slot(primary, slot: str) -> None:
+    engine = sa.create_engine(primary.set(database="postgres"))
+    with engine.begin() as connection:
+        connection.execute(sa.text("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                                   " WHERE slot_name = :slot AND NOT active"), {"slot": slot})
+    engine.dispose()
 
 
 def _wait_streaming(replica: Replica, timeout: float = 30) -> None:

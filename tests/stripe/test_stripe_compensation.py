@@ -17,7 +17,15 @@ from loyalty.extensions import db
 from loyalty.integrations.stripe import gateway_for
 from loyalty.models import Redemption
 from loyalty.services import redemptions
-from tests.stripe.test_stripe_redemptions import member, points_and_ledger, redeem, stripe_api  # noqa: F401
+from tests.stripe.fakes import stripe_settings
+from tests.stripe.test_stripe_redemptions import member, points_and_ledger, redeem  # noqa: F401
+
+
+@pytest.fixture
+def stripe_api(app, api, fake_stripe):
+    """The POS client, the app connected to the fake Stripe with a timeout a busy machine still meets."""
+    app.config.update(stripe_settings(fake_stripe, timeout=10))
+    return api
 
 
 def promotion_codes(fake_stripe) -> list[dict]:
