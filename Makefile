@@ -7,8 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+TEST_PGBOUNCER_URL ?= postgresql+psycopg://postgres@127.0.0.1:6432/test
 
-.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-slow lint bench bench-deps bench-http bench-batch clean browser
+.PHONY: install run serve migrate rules api-key test test-sqlite test-postgres test-pgbouncer test-slow lint bench bench-deps bench-http bench-batch clean browser
 
 $(BIN)/activate: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -50,6 +51,13 @@ test: install $(AXE)
 
 test-postgres:
 	LOYALTY_TEST_DATABASE_URL=$(TEST_PG_URL) $(MAKE) test
+
+## make test-pgbouncer: the PostgreSQL half of the suite again, through PgBouncer in transaction pooling
+## (.ci/pgbouncer.sh starts it on 127.0.0.1:6432 with deploy/pgbouncer.ini), as shops deploy PostgreSQL
+test-pgbouncer: install $(AXE)
+	LOYALTY_TEST_DATABASE_URL=$(TEST_PGBOUNCER_URL) LOYALTY_TEST_PGBOUNCER_URL=$(TEST_PGBOUNCER_URL) \
+	LOYALTY_TEST_REPLICATION_URL=$(TEST_PG_URL) \
+	DATABASE_TRANSACTION_POOLER=1 $(BIN)/pytest -m "not slow and not direct_connection" -n 2 -q -k postgres
 
 test-slow: install $(AXE)
 	$(BIN)/pytest -m slow -n 2 -q

@@ -20,6 +20,11 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value.lower() not in ("0", "false", "no", "off")
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -32,9 +37,21 @@ class Config:
     #: give up after a few seconds (503, not a hang): ``transactions.configure_engine`` sets
     #: psycopg's ``connect_timeout`` unless the URL does.
     DATABASE_PING_IDLE_SECONDS = _env_float("DATABASE_PING_IDLE_SECONDS", 0.25)
+    #: The largest request body in bytes (413 payload_too_large beyond, naming it); paths that take
+    #: many records at once (``…/batch``: up to 1,000 events) have their own.
+    #: DATABASE_URL reaches PostgreSQL through a pooler in transaction mode (PgBouncer's
+    #: ``pool_mode = transaction``): the next statement may run on a server connection another client
+    #: used, so psycopg prepares no statements on the server (``prepare_threshold=None``).
+    DATABASE_TRANSACTION_POOLER = _env_flag("DATABASE_TRANSACTION_POOLER")
+    #: A streaming replica for reads that may be a moment behind: reports, backtests, exports and
+    #: member search (never a till's request). Read only while it streams and is no more than
+    #: REPLICA_MAX_LAG_SECONDS behind, checked at most every REPLICA_CHECK_SECONDS; else the primary.
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_MAX_LAG_SECONDS = _env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
+    REPLICA_CHECK_SECONDS = _env_float("REPLICA_CHECK_SECONDS", 1.0)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 256 * 1024)
-    #: ``POST /v1/events/batch`` alone: room for its 1,000 events (about 4 KB each).
-    BATCH_MAX_CONTENT_LENGTH = _env_int("BATCH_MAX_CONTENT_LENGTH", 4 * 1024 * 1024)
+    #: ``POST /v1/events/batch`` and other ``…/batch`` paths: room for 1,000 events (about 4 KB each, with room).
+    BATCH_MAX_CONTENT_LENGTH = _env_int("BATCH_MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
     #: How long a keyed request's answer is replayed (the contract's minimum is 24 hours; a till
     #: that replays a backlog later than this is still kept from double-awarding by ``source_id``).
     IDEMPOTENCY_KEY_RETENTION_HOURS = _env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 72)
@@ -56,6 +73,10 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com"
     STRIPE_TIMEOUT_SECONDS = _env_float("STRIPE_TIMEOUT_SECONDS", 10.0)
+    #: ``jobs run`` deactivates active promotion codes of ours whose redemption does not exist, made
+    #: between LOOKBACK hours and GRACE seconds ago (a redemption younger may still be committing).
+    STRIPE_SWEEP_GRACE_SECONDS = _env_int("STRIPE_SWEEP_GRACE_SECONDS", 300)
+    STRIPE_SWEEP_LOOKBACK_HOURS = _env_int("STRIPE_SWEEP_LOOKBACK_HOURS", 48)
 
     #: Customer widget: token lifetime, the longest a till may ask for, the merchant
     #: sites allowed to call /v1/me/* from a browser (comma-separated origins), /demo.

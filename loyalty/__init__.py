@@ -29,6 +29,7 @@ def _check_settings(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from pathlib import Path
 
+    from loyalty.db import replica
     from loyalty.db.transactions import configure_engine
     from loyalty.extensions import db, migrate
 
@@ -39,7 +40,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True)
     with app.app_context():
-        configure_engine(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
+        configure_engine(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"],
+                         transaction_pooler=app.config["DATABASE_TRANSACTION_POOLER"])
+    replica.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -79,8 +82,9 @@ def register_commands(app: Flask) -> None:
 
 def register_operations(app: Flask) -> None:
     """Request ids, JSON logs, metrics and security headers first, then rate limits."""
-    from loyalty.http import limits
+    from loyalty.http import bodies, limits
     from loyalty.observability import requests
 
     requests.init_app(app)
+    bodies.init_app(app)
     limits.init_app(app)

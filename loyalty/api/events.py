@@ -1,9 +1,8 @@
 """Events: customer actions in, points out, with the reason for every rule."""
 
-from functools import wraps
+import json
 
 import marshmallow as ma
-from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
@@ -23,6 +22,23 @@ from loyalty.services.member_view import member_view
 
 blp = Blueprint("events", __name__, url_prefix="/v1/events", description="Customer actions that earn points")
 
+MAX_AMOUNT = 10**12  # minor units
+#: An attribute's value, and all of them together, as JSON text: enough for a review's stars and
+#: text or a visit's details, not a store for documents.
+MAX_ATTRIBUTE_CHARS = 1_000
+MAX_ATTRIBUTES_CHARS = 8_000
+
+
+def bounded_attributes(attributes: dict) -> None:
+    too_long = sorted(name for name, value in attributes.items()
+                      if len(json.dumps(value, ensure_ascii=False)) > MAX_ATTRIBUTE_CHARS)
+    if too_long:
+        raise ma.ValidationError(f"each value may be at most {MAX_ATTRIBUTE_CHARS:,} characters as JSON;"
+                                 f" too long: {', '.join(too_long)}")
+    if len(json.dumps(attributes, ensure_ascii=False)) > MAX_ATTRIBUTES_CHARS:
+        raise ma.ValidationError(f"may be at most {MAX_ATTRIBUTES_CHARS:,} characters as JSON in all")
+
+
 IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True,
                       "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
 
@@ -32,7 +48,7 @@ class ItemSchema(StrictSchema):
     category = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     quantity = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1_000_000))
     unit_amount = ma.fields.Integer(required=True, strict=True,
-                                    validate=validate.Range(min=0, max=10**12))
+                                    validate=validate.Range(min=0, max=MAX_AMOUNT))
 
     @ma.post_load
     def to_item(self, data, **kwargs):
@@ -48,13 +64,14 @@ class EventInSchema(StrictSchema):
     source_id = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
     occurred_at = Timestamp(allow_none=True)
     amount = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(
-        min=0, max=10**12, error="must be >= 0 (minor units)"))
+        min=0, max=MAX_AMOUNT, error="must be between {min} and {max} (minor units)"))
     currency = ma.fields.String(allow_none=True, validate=validate.Regexp(
         r"^[A-Z]{3}$", error="must be an ISO 4217 code such as USD"))
     store_id = ma.fields.String(allow_none=True, validate=validate.Length(max=255))
     channel = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
     items = ma.fields.List(ma.fields.Nested(ItemSchema), validate=validate.Length(max=500))
-    attributes = ma.fields.Dict(keys=ma.fields.String(), validate=validate.Length(max=50))
+    attributes = ma.fields.Dict(keys=ma.fields.String(validate=validate.Length(min=1, max=64)),
+                                validate=[validate.Length(max=50), bounded_attributes])
 
     @ma.post_load
     def to_input(self, data, **kwargs):
@@ -144,7 +161,7 @@ class BatchResultSchema(ma.Schema):
 
 class RefundInSchema(StrictSchema):
     amount = ma.fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=1, max=10**12, error="must be a positive amount in minor units"))
+        min=1, max=MAX_AMOUNT, error="must be between {min} and {max} (minor units)"))
     reason = ma.fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
@@ -179,16 +196,6 @@ class EventCollection(MethodView):
         return write(201, EventResultSchema, work)
 
 
-def _larger_body_allowed(view):
-    """A batch may carry more than other requests (``BATCH_MAX_CONTENT_LENGTH``); set before the body is read."""
-    @wraps(view)
-    def allowing(*args, **kwargs):
-        request.max_content_length = current_app.config["BATCH_MAX_CONTENT_LENGTH"]
-        return view(*args, **kwargs)
-
-    return allowing
-
-
 def _batch_items(events: list) -> list[event_batch.BatchItem]:
     if len(events) > event_batch.MAX_EVENTS:
         raise PayloadTooLarge(f"A batch holds at most {event_batch.MAX_EVENTS:,} events; this one has {len(events):,}.",
@@ -213,7 +220,6 @@ def _batch_result(result: event_batch.BatchResult) -> dict:
 
 @blp.route("/batch")
 class EventBatch(MethodView):
-    @_larger_body_allowed
     @requires("pos")
     @blp.arguments(BatchInSchema())
     @blp.response(200, BatchResultSchema)

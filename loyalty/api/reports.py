@@ -11,6 +11,7 @@ from loyalty import clock
 from loyalty.api import context
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
+from loyalty.db.replica import read_behind
 from loyalty.http.auth import requires
 from loyalty.services import reports
 
@@ -124,8 +125,8 @@ class Summary(MethodView):
     @blp.response(200, SummarySchema)
     def get(self, query):
         """Members by tier and stage, points flows in [from, to), liability, breakage, timing."""
-        return reports.summary(context.session(), context.rules().program, query["start"], query["end"],
-                               clock.now())
+        program, now = context.rules().program, clock.now()
+        return read_behind(lambda session: reports.summary(session, program, query["start"], query["end"], now))
 
 
 @blp.route("/timeseries")
@@ -136,5 +137,6 @@ class Timeseries(MethodView):
     @blp.response(200, TimeseriesSchema)
     def get(self, query):
         """One metric per day, week or month of [from, to), in the program's timezone."""
-        return reports.timeseries(context.session(), context.rules().program, query["metric"],
-                                  query["interval"], query["start"], query["end"])
+        program = context.rules().program
+        return read_behind(lambda session: reports.timeseries(session, program, query["metric"],
+                                                              query["interval"], query["start"], query["end"]))

@@ -8,16 +8,18 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.docs import error_responses
-from loyalty.api.events import AwardSchema, ExplanationSchema, ItemSchema
+from loyalty.api.events import AwardSchema, EventInSchema, ExplanationSchema
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
+from loyalty.db.replica import read_behind
 from loyalty.engine import EventFacts
 from loyalty.engine.program_changes import program_changes
-from loyalty.errors import NotFound
+from loyalty.errors import NotFound, ValidationFailed
 from loyalty.http.auth import requires
 from loyalty.services import rules as rules_service
 from loyalty.services.backtest import backtest
+from loyalty.services.event_checks import event_errors
 from loyalty.services.simulation import member_state, simulate
 
 blp = Blueprint("rules", __name__, url_prefix="/v1/rules", description="The earning rules (marketers)")
@@ -65,21 +67,25 @@ class ValidSchema(ma.Schema):
         "description": "What the YAML changes in the active program, in words: coffee-bonus: 1 → 2 points per $1."})
 
 
-class SimulatedEventSchema(StrictSchema):
-    type = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
-    occurred_at = Timestamp(load_default=None)
-    amount = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
-    currency = ma.fields.String(allow_none=True)
-    store_id = ma.fields.String(allow_none=True)
-    channel = ma.fields.String(allow_none=True)
-    items = ma.fields.List(ma.fields.Nested(ItemSchema), load_default=list)
-    attributes = ma.fields.Dict(load_default=dict)
+class SimulatedEventSchema(EventInSchema):
+    """The body of ``POST /v1/events`` less whose it is: checked exactly as the live API checks it."""
+
+    class Meta(EventInSchema.Meta):
+        exclude = ("member_id", "external_id", "source_id")
 
     @ma.post_load
-    def to_facts(self, data, **kwargs):
-        data["occurred_at"] = data["occurred_at"] or clock.now()
-        data["items"] = tuple(data["items"])
+    def to_input(self, data, **kwargs):
+        data["occurred_at"] = data.get("occurred_at") or clock.now()
+        data["items"] = tuple(data.get("items") or ())
+        data["attributes"] = data.get("attributes") or {}
         return EventFacts(**data)
+
+
+def check_simulated_events(program, events: list[EventFacts]) -> None:
+    """What the rules reject of the events, as ``POST /v1/events`` rejects it, under ``events.<index>``."""
+    problems = {str(index): errors for index, event in enumerate(events) if (errors := event_errors(program, event))}
+    if problems:
+        raise ValidationFailed({"events": problems})
 
 
 class SimulatedMemberSchema(StrictSchema):
@@ -166,6 +172,7 @@ class SimulateRules(MethodView):
         """Awards each event would get, in order, for one described member; writes nothing."""
         program = (rules_service.compile_rules(data["yaml"]) if data.get("yaml")
                    else context.rules().program)
+        check_simulated_events(program, data["events"])
         member = data["member"]
         state = member_state(context.session(), member["id"]) if member.get("id") else {}
         for name, key in (("tier_id", "tier"), ("email", "email"), ("referred", "referred")):
@@ -238,9 +245,9 @@ class BacktestRules(MethodView):
     def post(self, data):
         """Replay the recorded events of [from, to) through candidate rules: points actually
         awarded vs what the candidate would have awarded, per rule and in total; writes nothing."""
-        candidate = rules_service.compile_rules(data["yaml"])
-        return backtest(context.session(), candidate, context.rules().program, data["start"], data["end"],
-                        data["top"])
+        candidate, program = rules_service.compile_rules(data["yaml"]), context.rules().program
+        return read_behind(lambda session: backtest(session, candidate, program, data["start"], data["end"],
+                                                    data["top"]))
 
 
 @blp.route("/versions")

@@ -1,6 +1,5 @@
 """Command line: ``flask --app app keys|rules|ledger|dev …``."""
 
-import json
 from pathlib import Path
 
 import click
@@ -8,13 +7,14 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from loyalty import clock
+from loyalty.commands.event_file import EventFileInvalid, read_events
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import RulesInvalid, load_program, load_program_dir
 from loyalty.errors import ConfirmationRequired
 from loyalty.extensions import db
 from loyalty.services import api_keys
 from loyalty.services import rules as rules_service
-from loyalty.services.simulation import parse_event, simulate
+from loyalty.services.simulation import simulate
 
 keys = AppGroup("keys", help="API keys for tills and operators.")
 rules = AppGroup("rules", help="The earning rules, tiers and program settings (YAML).")
@@ -103,24 +103,34 @@ def rules_load(path, note, published_by, confirm):
 @rules.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 def rules_export(path):
-    """Write the active version to PATH (a file, or program.yaml inside a directory)."""
+    """Write the active version to PATH: a .yaml file, or program.yaml inside a folder (made if missing)."""
     active = rules_service.active_version(db.session)
     if active is None:
         raise click.ClickException("No rules are published yet.")
-    target = path / "program.yaml" if path.is_dir() else path
+    target = path if path.suffix in (".yaml", ".yml") and not path.is_dir() else path / "program.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(active.yaml, encoding="utf-8")
     click.echo(f"Wrote version {active.version} to {target}.")
 
 
 @rules.command("simulate")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.argument("events_file", type=click.File("r"))
+@click.argument("events_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tier", default=None, help="The member's tier before the first event.")
 def rules_simulate(path, events_file, tier):
-    """Dry-run the events in EVENTS_FILE (a JSON list) through the rules at PATH."""
+    """Dry-run the events in EVENTS_FILE (a JSON list) through the rules at PATH.
+
+    Each event is checked as POST /v1/events checks it; every problem is printed with its line."""
     program = _validate(path)
-    raw = json.load(events_file)
-    events = [parse_event(item, clock.now()) for item in (raw if isinstance(raw, list) else raw["events"])]
+    if tier is not None and tier not in {t.id for t in program.tiers}:
+        raise click.ClickException(f"--tier {tier!r} is not a tier of these rules: "
+                                   f"{', '.join(t.id for t in program.tiers)}.")
+    try:
+        events = read_events(events_file, program)
+    except EventFileInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{len(invalid.problems)} problem(s) in {events_file}.") from None
     for result in simulate(program, events, tier_id=tier):
         total = sum(a.points for a in result["awarded"])
         click.echo(f"{clock.to_rfc3339(result['occurred_at'])} {result['type']}: {total} points")

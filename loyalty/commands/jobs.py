@@ -30,12 +30,14 @@ from loyalty.commands.webhooks import deliver_webhooks, worker
 from loyalty.db.transactions import write_transaction
 from loyalty.extensions import db
 from loyalty.http.idempotency import purge_expired
+from loyalty.integrations.stripe import gateway_for
 from loyalty.services.birthdays import award_birthdays
 from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
 from loyalty.services.redating import redate_lots
 from loyalty.services.redemptions import expire_unused
 from loyalty.services.retention import purge_counters as purge_counter_rows
+from loyalty.services.stripe_sweep import deactivate_orphan_codes
 from loyalty.services.sweep import SweepResult
 from loyalty.services.tier_review import review_tiers
 
@@ -73,6 +75,17 @@ def purge_counters(session: Session, now: datetime, *, batch_size: int = 1000) -
     return purge_counter_rows(session, now, keep, batch_size=batch_size)
 
 
+def sweep_stripe_codes(session: Session, now: datetime, *, batch_size: int = 100) -> SweepResult:
+    """Active promotion codes of ours whose redemption never committed are deactivated at Stripe."""
+    config = current_app.config
+    gateway = gateway_for(config)
+    if gateway is None:
+        return SweepResult()
+    return deactivate_orphan_codes(session, gateway, now, grace=timedelta(seconds=config["STRIPE_SWEEP_GRACE_SECONDS"]),
+                                   lookback=timedelta(hours=config["STRIPE_SWEEP_LOOKBACK_HOURS"]),
+                                   batch_size=batch_size)
+
+
 STEPS: list[Step] = [
     Step("release-pending", "pending lots released", release_pending),
     Step("redate-lots", "lots re-dated to a new policy", redate_lots),
@@ -81,6 +94,7 @@ STEPS: list[Step] = [
     Step("review-tiers", "tier holds re-evaluated", review_tiers),
     Step("award-birthdays", "birthdays awarded", award_birthdays),
     Step("expire-codes", "redemption codes expired", expire_codes),
+    Step("sweep-stripe-codes", "orphan promotion codes deactivated", sweep_stripe_codes),
     Step("purge-idempotency-keys", "idempotency keys forgotten", purge_idempotency_keys),
     Step("purge-counters", "counter rows forgotten", purge_counters),
     Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),

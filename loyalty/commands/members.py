@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from loyalty import clock
 from loyalty.commands.cli import ledger
+from loyalty.db.replica import read_behind
 from loyalty.extensions import db
 from loyalty.models import LedgerEntry, Member
 from loyalty.services import member_csv, member_import
@@ -72,16 +73,20 @@ def members_import(path, all_or_nothing, batch_size, actor):
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 def members_export(path):
     """Write every member (erased ones with blank personal fields) to PATH as CSV; '-' for stdout."""
+    click.echo(f"Wrote {read_behind(lambda session: _write_members(session, path)):,} members.", err=True)
+
+
+def _write_members(session, path: str) -> int:
     query = select(Member).order_by(Member.enrolled_at, Member.id).execution_options(yield_per=1000)
     with _csv_out(path) as out:
         out.writerow(MEMBER_COLUMNS)
         count = 0
-        for member in db.session.scalars(query):
+        for member in session.scalars(query):
             values = {column: getattr(member, column, None) for column in MEMBER_COLUMNS}
             values["tier"] = member.tier_id
             out.writerow([_cell(column, values[column]) for column in MEMBER_COLUMNS])
             count += 1
-    click.echo(f"Wrote {count:,} members.", err=True)
+    return count
 
 
 @ledger.command("export")
@@ -95,13 +100,18 @@ def ledger_export(path, since, until):
         query = query.where(LedgerEntry.created_at >= _moment(since, "--from"))
     if until:
         query = query.where(LedgerEntry.created_at < _moment(until, "--to"))
+    click.echo(f"Wrote {read_behind(lambda session: _write_entries(session, query, path)):,} ledger entries.",
+               err=True)
+
+
+def _write_entries(session, query, path: str) -> int:
     with _csv_out(path) as out:
         out.writerow(ENTRY_COLUMNS)
         count = 0
-        for entry in db.session.scalars(query.execution_options(yield_per=5000)):
+        for entry in session.scalars(query.execution_options(yield_per=5000)):
             out.writerow([_cell(column, getattr(entry, column)) for column in ENTRY_COLUMNS])
             count += 1
-    click.echo(f"Wrote {count:,} ledger entries.", err=True)
+    return count
 
 
 @contextmanager

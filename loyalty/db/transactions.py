@@ -10,6 +10,7 @@ in WAL mode, never wait for writers.
 """
 
 import fcntl
+import logging
 import os
 import queue
 import sqlite3
@@ -31,14 +32,23 @@ WRITE_OPTION = "loyalty_write"
 SQLITE_BUSY_SECONDS = 30.0
 POSTGRES_CONNECT_TIMEOUT = 3  # seconds; libpq waits forever without one
 IDLE_SINCE = "loyalty.idle_since"
+UNDO_ON_ROLLBACK = "loyalty.undo_on_rollback"
+log = logging.getLogger(__name__)
 
 
-def configure_engine(engine: Engine, ping_idle_after: float | None = None) -> None:
-    """Per-database connection setup; ``ping_idle_after`` (seconds) see ``_ping_idle_connections``."""
+def configure_engine(engine: Engine, ping_idle_after: float | None = None, transaction_pooler: bool = False) -> None:
+    """Per-database connection setup; ``ping_idle_after`` (seconds) see ``_ping_idle_connections``.
+
+    ``transaction_pooler``: the URL is a pooler in transaction mode (PgBouncer), where consecutive
+    transactions may run on different server connections; psycopg's server-side prepared
+    statements would then meet a connection that never prepared them (or prepared another).
+    """
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "do_connect")
         def _connect_timeout(_dialect, _record, _args, params):
             params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
+            if transaction_pooler:
+                params["prepare_threshold"] = None
 
         if ping_idle_after is not None:
             _ping_idle_connections(engine, ping_idle_after)
@@ -108,6 +118,29 @@ def write_transaction(session: Session) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def undo_on_rollback(session: Session, action) -> None:
+    """Call ``action`` if the session's transaction ends without committing: it takes back what was
+    done outside the database for it (a promotion code made at Stripe). A failing action is logged;
+    whatever it leaves, a job must find and take back."""
+    session.info.setdefault(UNDO_ON_ROLLBACK, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(UNDO_ON_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous) -> None:
+    if session.in_transaction():  # a savepoint: the transaction may still commit
+        return
+    for action in session.info.pop(UNDO_ON_ROLLBACK, []):
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - the rollback's own error is the one to raise
+            log.warning("could not undo after a rollback: %s", error)
 
 
 @contextmanager

@@ -82,6 +82,17 @@ class StripeGateway:
                 {"idempotency_key": f"loyalty-{promotion_code_id}-deactivate"},
             )
 
+    def promotion_codes_of_redemptions(self, created_from: datetime, created_to: datetime
+                                       ) -> Iterator[tuple[str, str]]:
+        """(promotion code id, redemption id) of each active code this service made, created in the window."""
+        params = {"active": True, "limit": 100,
+                  "created": {"gte": int(created_from.timestamp()), "lte": int(created_to.timestamp())}}
+        with _failures("list promotion codes"):
+            for code in self.client.v1.promotion_codes.list(params).auto_paging_iter():
+                redemption_id = (code.to_dict().get("metadata") or {}).get("loyalty_redemption_id")
+                if isinstance(redemption_id, str) and redemption_id:
+                    yield code.id, redemption_id
+
     def credit_customer_balance(self, *, reward: Reward, customer_id: str, redemption_id: str,
                                 member_id: str) -> str:
         """Store credit as a customer balance transaction (a negative amount is a credit);

@@ -24,6 +24,7 @@ from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, Valida
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
 from loyalty.services import counters, identity, tier_review
+from loyalty.services.event_checks import event_errors
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
@@ -67,20 +68,7 @@ def check_event(rules: ActiveRules, data: EventInput, now: datetime, historical:
         fields["occurred_at"] = ["may not be more than 5 minutes in the future"]
     elif occurred_at < now - MAX_PAST and not historical:
         fields["occurred_at"] = ["may not be more than 90 days in the past"]
-    if data.type != PURCHASE and data.type not in program.actions:
-        known = ", ".join(sorted(program.actions))
-        fields["type"] = [f"unknown action {data.type!r}; the active rules know: {known}"]
-    if data.type == PURCHASE:
-        if data.amount is None:
-            fields["amount"] = ["required for a purchase"]
-        if data.currency is None:
-            fields["currency"] = ["required for a purchase"]
-        elif data.currency != program.currency:
-            fields["currency"] = [f"the program runs in {program.currency}, not {data.currency}"]
-    else:
-        for name in ("amount", "currency", "items"):
-            if getattr(data, name):
-                fields[name] = [f"only purchases carry {name}; put action details in attributes"]
+    fields.update(event_errors(program, data))
     if not data.member_id and not data.external_id:
         fields["member_id"] = ["member_id or external_id is required"]
     if fields:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
 from loyalty.db.pagination import decode_cursor, encode_cursor
-from loyalty.db.transactions import lock_members
+from loyalty.db.transactions import lock_members, undo_on_rollback
 from loyalty.engine import Program
 from loyalty.engine.rewards import Reward
 from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavailable, ValidationFailed
@@ -83,6 +83,8 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
             reward=reward, code=code, redemption_id=redemption_id, member_id=member.id,
             customer_id=member.stripe_customer_id, expires_at=expires_at,
         )
+        undo_on_rollback(session, lambda: deactivate_unless_redeemed(session.get_bind(), stripe, promotion.id,
+                                                                     redemption_id))
     redemption = Redemption(
         id=redemption_id, member_id=member.id, reward_id=reward.id, points_spent=reward.points_cost,
         code=code, status="issued", issued_at=now, expires_at=expires_at, entry_seq=entry["seq"],
@@ -94,6 +96,17 @@ def redeem(session: Session, rules: ActiveRules, member_id: str, reward_id: str,
     session.flush()
     outbox.emit(session, "reward.redeemed", member.id, _webhook_data(redemption, member), now)
     return RedemptionOutcome(redemption, member)
+
+
+def deactivate_unless_redeemed(bind, stripe, promotion_code_id: str, redemption_id: str) -> bool:
+    """Deactivate a promotion code made for a redemption the database does not hold (its transaction
+    rolled back, or never committed); True if it did. Read on a connection of its own: a commit whose
+    answer was lost may still have recorded the redemption, and its code must then stay."""
+    with bind.connect() as connection:
+        if connection.scalar(select(Redemption.id).where(Redemption.id == redemption_id)) is not None:
+            return False
+    stripe.deactivate_promotion_code(promotion_code_id)
+    return True
 
 
 def lookup(session: Session, id_or_code: str) -> Redemption:

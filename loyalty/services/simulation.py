@@ -2,26 +2,13 @@
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
+from loyalty.engine import EventFacts, MemberFacts, Program, ReferrerFacts, evaluate
 from loyalty.errors import NotFound
 from loyalty.models import Member
 from loyalty.services import counters
-
-
-def parse_event(raw: dict, now: datetime) -> EventFacts:
-    occurred_at = raw.get("occurred_at")
-    moment = datetime.fromisoformat(occurred_at.replace("Z", "+00:00")) if occurred_at else now
-    return EventFacts(
-        type=raw["type"], occurred_at=moment, amount=raw.get("amount"), currency=raw.get("currency"),
-        store_id=raw.get("store_id"), channel=raw.get("channel"),
-        items=tuple(Item(sku=i.get("sku"), category=i.get("category"), quantity=i["quantity"],
-                         unit_amount=i["unit_amount"]) for i in raw.get("items") or ()),
-        attributes=raw.get("attributes") or {},
-    )
 
 
 def member_state(session: Session, member_id: str) -> dict:

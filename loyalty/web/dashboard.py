@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import render_template, request
 
 from loyalty import clock
+from loyalty.db.replica import read_behind
 from loyalty.extensions import db
 from loyalty.services import reports
 from loyalty.services.rules import active_rules
@@ -14,6 +15,12 @@ from loyalty.web.auth import admin_required
 DEFAULT_WEEKS = 12
 STAGE_NAMES = {"enrolled": "Enrolled", "first_purchase": "First purchase", "repeat": "Repeat",
                "advocate": "Advocate", "lapsing": "Lapsing", "lapsed": "Lapsed"}
+
+
+def _figures(session, program, start, end, now) -> tuple[dict, dict]:
+    weekly = {metric: reports.timeseries(session, program, metric, "week", start, end)["data"]
+              for metric in ("points_issued", "points_redeemed", "points_expired", "outstanding_liability")}
+    return reports.summary(session, program, start, end, now), weekly
 
 
 @blp.get("/dashboard")
@@ -28,9 +35,7 @@ def dashboard():
     if first > last:
         first, last = last, first
     start, end = _midnight(first, program), _midnight(last + timedelta(days=1), program)
-    summary = reports.summary(session, program, start, end, now)
-    weekly = {metric: reports.timeseries(session, program, metric, "week", start, end)["data"]
-              for metric in ("points_issued", "points_redeemed", "points_expired", "outstanding_liability")}
+    summary, weekly = read_behind(lambda reading: _figures(reading, program, start, end, now))
     weeks = [f"{point['date']:%b} {point['date'].day}" for point in weekly["points_issued"]]
     members = summary["members"]
     tiers = {tier.id: tier.name for tier in program.tiers}

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loyalty import clock
+from loyalty.db.replica import read_behind
 from loyalty.engine.reasons import money
 from loyalty.errors import LoyaltyError
 from loyalty.extensions import db
@@ -43,7 +44,8 @@ def member_search():
     query = request.args.get("q", "").strip()
     statement = matching(query) if query else select(Member)
     statement = statement.order_by(Member.enrolled_at.desc(), Member.id.desc()).limit(50)
-    return render_template("admin/members.html", query=query, members=db.session.scalars(statement).all())
+    found = read_behind(lambda session: session.scalars(statement).all())
+    return render_template("admin/members.html", query=query, members=found)
 
 
 @blp.get("/members/<member_id>")

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from loyalty import clock
+from loyalty.db.replica import read_behind
 from loyalty.db.transactions import write_transaction
 from loyalty.engine import EventFacts, Item
 from loyalty.engine.program_changes import program_changes
@@ -158,7 +159,7 @@ def rules_backtest():
         program = rules_service.active_rules(db.session).program
         first, last = _date(form.get("from"), "from"), _date(form.get("to"), "to")
         start, end = _midnight(first, program), _midnight(last + timedelta(days=1), program)
-        report = backtest(db.session, candidate, program, start, end, top=10)
+        report = read_behind(lambda session: backtest(session, candidate, program, start, end, top=10))
     except RulesRejected as rejected:
         return render_template("admin/_problems.html", errors=rejected.details["errors"]), 422
     except LoyaltyError as error:

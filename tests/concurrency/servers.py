@@ -40,15 +40,16 @@ class HttpReply:
 
 
 @contextmanager
-def gunicorn_server(database_url: str, workers: int = 2, *, wsgi: str = "app:app", log: Path | None = None):
+def gunicorn_server(database_url: str, workers: int = 2, *, wsgi: str = "app:app", log: Path | None = None,
+                    env: dict | None = None):
     """A production-config gunicorn on a free port; yields its base URL.
 
-    ``wsgi`` names another WSGI app (a test-only wrapper). The server's stderr
+    ``wsgi`` names another WSGI app (a test-only wrapper); ``env`` adds settings. The server's stderr
     (the app's JSON log) goes to ``log``, or to a temporary file: a pipe nobody
     reads fills up and blocks the workers.
     """
     env = {**os.environ, "LOYALTY_ENV": "production", "SECRET_KEY": "race-test-secret",
-           "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+           "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT), **(env or {})}
     # Bound here and inherited: a port merely found free could be taken by another test process
     # before gunicorn binds it, and the health check would then find that process's server.
     with socket.create_server(("127.0.0.1", 0)) as listener, \

@@ -265,6 +265,7 @@ def test_a_restart_under_load_answers_503_then_every_request_succeeds(app, membe
     retry_unavailable_and_check_ledger(app, server, pos_key, load)
 
 
+@pytest.mark.direct_connection
 def test_backends_terminated_mid_request_answer_503_then_every_request_succeeds(
         app, members, server, pos_key, database_url, db_backend):
     engine = sa.create_engine(database_url)
@@ -344,6 +345,7 @@ def test_a_database_that_accepts_but_never_answers_fails_a_connection_in_seconds
         silent.close()
 
 
+@pytest.mark.direct_connection
 def test_a_connection_lost_under_the_rate_limiters_key_lookup_is_not_a_500(
         app, members, pos_key, database_url, db_backend):
     """The limiter looks the API key up first and swallows its errors; the view must then meet

@@ -50,6 +50,7 @@ def test_a_connection_idle_for_a_while_is_pinged_once(engine):
     assert len(engine.pings) == 1
 
 
+@pytest.mark.direct_connection
 def test_an_idle_connection_the_database_dropped_is_replaced_before_use(engine, database_url):
     first = backend_pid(engine)
     killer = sa.create_engine(database_url)
@@ -61,6 +62,7 @@ def test_an_idle_connection_the_database_dropped_is_replaced_before_use(engine, 
     assert len(engine.pings) == 1
 
 
+@pytest.mark.direct_connection
 def test_without_the_idle_ping_a_dropped_connection_fails_its_first_use(database_url, db_backend):
     """What the ping saves a request from (and what a connection dropped under load still costs)."""
     if db_backend != "postgres":

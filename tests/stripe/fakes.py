@@ -181,6 +181,7 @@ class FakeStripe:
         self.delay = 0.0
         self._busy = threading.Lock()
         server.expect_request(re.compile(r"^/v1/.*"), method="POST").respond_with_handler(self._handle)
+        server.expect_request("/v1/promotion_codes", method="GET").respond_with_handler(self._list_promotion_codes)
 
     @property
     def base_url(self) -> str:
@@ -240,7 +241,7 @@ class FakeStripe:
                               "expires_at": _int(params.get("expires_at")),
                               "max_redemptions": _int(params.get("max_redemptions")), "metadata": metadata,
                               "promotion": {"type": "coupon", "coupon": coupon_id}, "times_redeemed": 0,
-                              "livemode": False}
+                              "livemode": False, "created": int(time.time())}
             return self._store(promotion_code)
         if match := re.fullmatch(r"/v1/promotion_codes/([^/]+)", call.path):
             promotion_code = self.objects.get(match[1])
@@ -257,6 +258,26 @@ class FakeStripe:
                            "metadata": metadata, "type": "adjustment", "livemode": False}
             return self._store(transaction)
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {call.path}"}}
+
+    def _list_promotion_codes(self, request: Request) -> Response:
+        """GET /v1/promotion_codes: ``active``, ``created[gte]``/``created[lte]``, ``limit``, ``starting_after``;
+        newest first, as Stripe lists."""
+        args = request.args
+        self.calls.append(StripeCall("GET", request.path, dict(args), None, request.headers.get("Authorization")))
+        codes = sorted((o for o in self.objects.values() if o["object"] == "promotion_code"),
+                       key=lambda o: (o["created"], o["id"]), reverse=True)
+        if "active" in args:
+            codes = [c for c in codes if c["active"] == (args["active"] == "true")]
+        if "created[gte]" in args:
+            codes = [c for c in codes if c["created"] >= int(args["created[gte]"])]
+        if "created[lte]" in args:
+            codes = [c for c in codes if c["created"] <= int(args["created[lte]"])]
+        if "starting_after" in args:
+            ids = [c["id"] for c in codes]
+            codes = codes[ids.index(args["starting_after"]) + 1:] if args["starting_after"] in ids else []
+        limit = int(args.get("limit", 10))
+        return self._json(200, {"object": "list", "url": "/v1/promotion_codes", "data": codes[:limit],
+                                "has_more": len(codes) > limit})
 
     def _store(self, obj: dict) -> tuple[int, dict]:
         self.objects[obj["id"]] = obj
