@@ -75,6 +75,18 @@ class ExplanationSchema(ma.Schema):
     reason = ma.fields.String()
 
 
+class CardExplanationSchema(ma.Schema):
+    card_id = ma.fields.String(attribute="rule_id")
+    matched = ma.fields.Boolean(metadata={"description": "The purchase stamped the card."})
+    stamp = ma.fields.Function(lambda line: line.args.get("stamp"), allow_none=True,
+                               metadata={"description": "The card's count after this stamp: 7 of 9."})
+    of = ma.fields.Function(lambda line: line.args.get("of"), allow_none=True)
+    completed = ma.fields.Function(lambda line: line.code == "card_completed",
+                                   metadata={"description": "This stamp completed the card."})
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "Stamp 7 of 9 on the Coffee card."})
+
+
 class EventSummarySchema(ma.Schema):
     id = ma.fields.String()
     type = ma.fields.String()
@@ -90,12 +102,15 @@ class EventResultSchema(ma.Schema):
     event = ma.fields.Nested(EventSummarySchema)
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema), metadata={
+        "description": "What the purchase did to each stamp card its items concern."})
     member = ma.fields.Nested(MemberSchema)
 
 
 class PreviewSchema(ma.Schema):
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
 
 
 class EventDetailSchema(EventSummarySchema):
@@ -141,6 +156,7 @@ class EventCollection(MethodView):
                 "event": outcome.event,
                 "awarded": outcome.evaluation.awards,
                 "explanation": outcome.evaluation.explanation,
+                "card_explanation": outcome.evaluation.card_explanation,
                 "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
             }
 
@@ -156,7 +172,8 @@ class EventPreview(MethodView):
     def post(self, data):
         """What an event would earn now; nothing is written."""
         evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
-        return {"awarded": evaluation.awards, "explanation": evaluation.explanation}
+        return {"awarded": evaluation.awards, "explanation": evaluation.explanation,
+                "card_explanation": evaluation.card_explanation}
 
 
 @blp.route("/<event_id>")

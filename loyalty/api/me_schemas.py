@@ -110,6 +110,17 @@ class ActivitySchema(ma.Schema):
 ActivityPageSchema = page_schema(ActivitySchema, "ActivityPageSchema")
 
 
+class MyCardSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    stamps = ma.fields.Integer(metadata={"description": "Stamps on the current card."})
+    of = ma.fields.Integer(metadata={"description": "Stamps that complete the card."})
+    completed = ma.fields.Integer(metadata={"description": "How many of these cards the member has completed."})
+    reward_id = ma.fields.String(allow_none=True)
+    points = ma.fields.Integer(allow_none=True)
+
+
 class MeSchema(ma.Schema):
     id = ma.fields.String()
     email = ma.fields.String(allow_none=True)
@@ -128,6 +139,8 @@ class MeSchema(ma.Schema):
     ways_to_earn = ma.fields.List(ma.fields.Nested(WayToEarnSchema), metadata={
         "description": "What the member can still earn and how, from the active rules."})
     program = ma.fields.Nested(ProgramSchema)
+    cards = ma.fields.List(ma.fields.Nested(MyCardSchema), metadata={
+        "description": "The program's stamp cards: stamps on the current card, of how many, cards completed."})
     rewards = ma.fields.List(ma.fields.Nested(MyRewardSchema), metadata={
         "description": "With include=rewards: the catalog with eligible and ineligible_reason."})
     transactions = ma.fields.Nested(ActivityPageSchema, metadata={

@@ -52,6 +52,20 @@ class TierSchema(ma.Schema):
     next = ma.fields.Nested(NextTierSchema, allow_none=True)
 
 
+class CardSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    stamps = ma.fields.Integer(metadata={"description": "Stamps on the current card; a completed card shows all "
+                                                        "of them until the next stamp starts a new one, and a "
+                                                        "refund can leave a new card below zero."})
+    of = ma.fields.Integer(metadata={"description": "Stamps that complete the card."})
+    completed = ma.fields.Integer(metadata={"description": "How many of these cards the member has completed."})
+    reward_id = ma.fields.String(allow_none=True, metadata={"description": "What a completed card issues, at no "
+                                                                           "point cost."})
+    points = ma.fields.Integer(allow_none=True, metadata={"description": "Or the points it awards."})
+
+
 class MemberSchema(ma.Schema):
     id = ma.fields.String()
     external_id = ma.fields.String(allow_none=True)
@@ -70,6 +84,7 @@ class MemberSchema(ma.Schema):
     points = ma.fields.Nested(PointsSchema)
     tier = ma.fields.Nested(TierSchema)
     lifecycle_stage = ma.fields.String()
+    cards = ma.fields.List(ma.fields.Nested(CardSchema), metadata={"description": "The program's stamp cards."})
 
 
 class PageQuerySchema(ma.Schema):

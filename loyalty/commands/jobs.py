@@ -35,6 +35,7 @@ from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
 from loyalty.services.redating import redate_lots
 from loyalty.services.redemptions import expire_unused
+from loyalty.services.reminders import remind_expiring_points, remind_expiring_tiers
 from loyalty.services.retention import purge_counters as purge_counter_rows
 from loyalty.services.sweep import SweepResult
 from loyalty.services.tier_review import review_tiers
@@ -73,6 +74,16 @@ def purge_counters(session: Session, now: datetime, *, batch_size: int = 1000) -
     return purge_counter_rows(session, now, keep, batch_size=batch_size)
 
 
+def send_reminders(session: Session, now: datetime, *, batch_size: int = 1000) -> SweepResult:
+    """``points.expiring`` and ``tier.expiring``, each once, POINTS_/TIER_EXPIRING_NOTICE_DAYS ahead."""
+    config = current_app.config
+    points = remind_expiring_points(session, now, timedelta(days=config["POINTS_EXPIRING_NOTICE_DAYS"]),
+                                    batch_size=batch_size)
+    tiers = remind_expiring_tiers(session, now, timedelta(days=config["TIER_EXPIRING_NOTICE_DAYS"]),
+                                  batch_size=batch_size)
+    return SweepResult(done=points.done + tiers.done, batches=points.batches + tiers.batches)
+
+
 STEPS: list[Step] = [
     Step("release-pending", "pending lots released", release_pending),
     Step("redate-lots", "lots re-dated to a new policy", redate_lots),
@@ -81,6 +92,7 @@ STEPS: list[Step] = [
     Step("review-tiers", "tier holds re-evaluated", review_tiers),
     Step("award-birthdays", "birthdays awarded", award_birthdays),
     Step("expire-codes", "redemption codes expired", expire_codes),
+    Step("send-reminders", "expiry reminders sent", send_reminders),
     Step("purge-idempotency-keys", "idempotency keys forgotten", purge_idempotency_keys),
     Step("purge-counters", "counter rows forgotten", purge_counters),
     Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),

@@ -1,5 +1,6 @@
 """What a rules editor may offer: actions, fields, operators, periods."""
 
+from .cards import STAMP_PERIODS
 from .conditions import OPERATORS
 from .periods import DAY_NAMES, PERIODS
 
@@ -27,4 +28,12 @@ def catalog(program) -> dict:
         "award_of": ["amount", "items"],
         "item_filters": ["category", "sku"],
         "tiers": [tier.id for tier in program.tiers],
+        "rewards": [reward.id for reward in program.rewards],
+        "cards": [{"id": card.id, "name": card.name, "stamps": card.stamps} for card in program.cards],
+        "card_keys": {
+            "stamp": ["where", "min_amount", "per"],
+            "stamp_per": list(STAMP_PERIODS),
+            "completes_with": ["reward", "points"],
+            "expires": ["inactive_days"],
+        },
     }

@@ -5,6 +5,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import NamedTuple
 
+from .cards import Card, CardProgress, Stamp, stamp_card
 from .explanation import Explanation
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
@@ -40,25 +41,34 @@ class Evaluation:
     awards: tuple[Award, ...]
     explanation: tuple[Explanation, ...]
     usage: tuple[UsageIncrement, ...]
+    stamps: tuple[Stamp, ...] = ()
+    #: A line per card the purchase's items concern (rule_id: the card's), apart from the rules' lines
+    card_explanation: tuple[Explanation, ...] = ()
 
 
 _NOTHING = Evaluation((), (), ())
+_NEW_CARD = CardProgress()
 
 
 def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evaluation:
     rules = program.by_action.get(event.type)
-    if not rules:
+    cards = program.cards if event.type == "purchase" else ()
+    if not rules and not cards:
         return _NOTHING
     run = _Run(program, event, member)
-    for rule in rules:
+    for rule in rules or ():
         if rule.referral is None:
             run.earn(rule)
         else:
             run.refer(rule)
+    card_lines: list[Explanation] = []
+    stamps = tuple(stamp for card in cards if (stamp := run.stamp(card, card_lines)) is not None)
     return Evaluation(
         tuple(run.awards),
         tuple(run.explanation),
         tuple(UsageIncrement(m, c, k, n) for (m, c, k), n in run.increments.items()),
+        stamps,
+        tuple(card_lines),
     )
 
 
@@ -221,6 +231,19 @@ class _Run:
         self.awards.append(
             Award(rule.id, member_id, points, status, available_at, expires_at, spend, spend)
         )
+
+    def stamp(self, card: Card, lines: list) -> Stamp | None:
+        """The card's stamp for this purchase, if any; a completion worth points is an award."""
+        stamp, code, args = stamp_card(card, self.event, self.member.cards.get(card.id, _NEW_CARD),
+                                       self.clock.local.date())
+        points = card.points if stamp is not None and stamp.completes and card.points else 0
+        if points:
+            expiry = self.program.expiry
+            self.awards.append(Award(card.id, self.member.member_id, points, "active", self.clock.occurred_at,
+                                     expiry and expiry.expires_at(self.clock.local), False, False))
+        if code != "no_matching_items":  # a purchase with nothing for the card says nothing of it
+            lines.append(Explanation(card.id, stamp is not None, points, code, args))
+        return stamp
 
     def refer(self, rule: Rule) -> None:
         member, referral = self.member, rule.referral

@@ -159,6 +159,7 @@ class Program:
     repeat_within_days: int = 90
     lapsed_after_days: int = 180
     rewards: tuple = ()
+    cards: tuple = ()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -184,6 +185,10 @@ class Program:
     def reward(self, reward_id: str):
         """The catalog's reward with that id, or None."""
         return self._rewards_by_id.get(reward_id)
+
+    def card(self, card_id: str):
+        """The card with that id, or None."""
+        return next((card for card in self.cards if card.id == card_id), None)
 
     def tier(self, tier_id: str) -> Tier:
         return self._tiers_by_id[tier_id]

@@ -248,6 +248,20 @@ def _referral(args: Mapping) -> str:
     return reason[0].upper() + reason[1:]
 
 
+def _stamp(args: Mapping) -> str:
+    return f"Stamp {args['stamp']} of {args['of']} on the {args['card']}"
+
+
+def _card_completed(args: Mapping) -> str:
+    gives = f"a {args['reward']} code" if args.get("reward") else points(args["points"])
+    return f"Stamp {args['stamp']} of {args['of']}: the {args['card']} is complete and gives {gives}"
+
+
+def _stamp_min_amount(args: Mapping) -> str:
+    return (f"A purchase of {money(args['amount'], args['currency'])} gives no stamp on the {args['card']}"
+            f" (at least {money(args['min_amount'], args['currency'])})")
+
+
 _AWARDS = {"rate": _rate, "fixed": _fixed}
 _RENDERERS = {
     "rate": _rate,
@@ -264,3 +278,11 @@ _RENDERERS = {
     "referral": _referral,
 }
 CODES = frozenset(_RENDERERS)
+#: A stamp card's lines (``Evaluation.card_explanation``), apart from the earning rules'.
+CARD_CODES = frozenset({"stamp", "card_completed", "already_stamped", "stamp_min_amount", "no_matching_items"})
+_RENDERERS.update({
+    "stamp": _stamp,
+    "card_completed": _card_completed,
+    "already_stamped": lambda args: f"The {args['card']} already has today's stamp (one a day)",
+    "stamp_min_amount": _stamp_min_amount,
+})

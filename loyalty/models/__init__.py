@@ -2,6 +2,7 @@
 
 from loyalty.models.api_key import ApiKey
 from loyalty.models.audit import AuditRecord
+from loyalty.models.card import CardStamp, MemberCard
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.jobs import LotRedating
@@ -9,6 +10,7 @@ from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, MemberDay, Qualifyi
 from loyalty.models.member import Member
 from loyalty.models.outbox import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from loyalty.models.redemption import Redemption, RewardStock
+from loyalty.models.reminder import ExpiryReminder, TierReminder
 from loyalty.models.rules_version import RulesActivation, RulesVersion
 from loyalty.models.stripe_event import StripeEvent
 from loyalty.models.tier_change import TierChange
@@ -16,13 +18,16 @@ from loyalty.models.tier_change import TierChange
 __all__ = [
     "ApiKey",
     "AuditRecord",
+    "CardStamp",
     "Event",
+    "ExpiryReminder",
     "IdempotencyRecord",
     "LedgerEntry",
     "Lot",
     "LotDraw",
     "LotRedating",
     "Member",
+    "MemberCard",
     "MemberDay",
     "OutboxEvent",
     "QualifyingPoints",
@@ -34,6 +39,7 @@ __all__ = [
     "RulesVersion",
     "StripeEvent",
     "TierChange",
+    "TierReminder",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -10,7 +10,7 @@ from loyalty.db.transactions import lock_members
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
 from loyalty.models import Event, Member, Refund
-from loyalty.services import counters
+from loyalty.services import cards, counters
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
 
@@ -47,6 +47,8 @@ def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: in
         _reverse(session, rules, member, event, reverse, actor, now)
     event.refunded_amount = refunded_total
     event.reversed_points += reverse
+    if paid and refunded_total == paid:
+        cards.take_back(session, rules, member, event.id, actor, now)
     refund = Refund(id=new_id("ref"), event_id=event.id, amount=amount, reversed_points=reverse,
                     reason=reason, actor=actor, created_at=now)
     session.add(refund)

@@ -63,5 +63,6 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
             "occurred_at": facts.occurred_at,
             "awarded": list(evaluation.awards),
             "explanation": [line.as_dict() for line in evaluation.explanation],
+            "card_explanation": [line.as_dict() for line in evaluation.card_explanation],
         })
     return results
