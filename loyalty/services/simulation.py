@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -9,7 +10,15 @@ from sqlalchemy.orm import Session
 from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts, evaluate
 from loyalty.errors import NotFound
 from loyalty.models import Member
-from loyalty.services import counters
+from loyalty.services import backtest_cards, counters
+
+
+@dataclass
+class _SimulatedCards:
+    """The simulated member's cards, from new, as the events stamp them."""
+
+    cards: dict = field(default_factory=dict)
+    stamp_days: set = field(default_factory=set)
 
 
 def parse_event(raw: dict, now: datetime) -> EventFacts:
@@ -47,14 +56,18 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
         used[referrer.member_id] = Counter(referrer.usage)
     results = []
     tier = tier_id or program.base_tier.id
+    cards = _SimulatedCards()
     for facts in events:
         referrer_now = None
         if referrer is not None:
             referrer_now = ReferrerFacts(referrer.member_id, referrer.email, referrer.status,
                                          dict(used[referrer.member_id]))
         member = MemberFacts(member_id=member_id, tier_id=tier, email=email, referred=referred,
-                             referrer=referrer_now, usage=dict(used[member_id]))
+                             referrer=referrer_now, usage=dict(used[member_id]),
+                             cards=backtest_cards.progress(program, cards, facts.type,
+                                                           facts.occurred_at.astimezone(program.timezone).date()))
         evaluation = evaluate(program, facts, member)
+        backtest_cards.stamp(cards, evaluation.stamps, Counter())
         for increment in evaluation.usage:
             if increment.member_id in used:
                 used[increment.member_id][(increment.counter_id, increment.period_key)] += increment.amount
@@ -63,6 +76,6 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
             "occurred_at": facts.occurred_at,
             "awarded": list(evaluation.awards),
             "explanation": [line.as_dict() for line in evaluation.explanation],
-            "card_explanation": [line.as_dict() for line in evaluation.card_explanation],
+            "card_explanation": list(evaluation.card_explanation),
         })
     return results

@@ -265,3 +265,15 @@ def test_a_completed_card_is_announced_by_a_card_completed_webhook(app, api, adm
     assert data[0] | {"event_id": None, "expires_at": None} == {
         "member_id": member["id"], "card_id": "coffee-card", "event_id": None, "completed": 1,
         "reward_id": "free-drink", "redemption_id": code.id, "code": code.code, "points": None, "expires_at": None}
+
+
+@freeze_time(NOW)
+def test_simulate_stamps_the_card_event_after_event(admin_api):
+    events = [{"type": "purchase", "amount": 450, "currency": "USD", "items": [LATTE], "occurred_at": day(n)}
+              for n in (1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10)]
+    response = admin_api.post("/v1/rules/simulate", {"events": events}, idempotency_key=False)
+    assert response.status_code == 200, response.get_json()
+    lines = [result["card_explanation"][0] for result in response.get_json()["results"]]
+    assert [line["stamp"] for line in lines] == [1, 2, None, 3, 4, 5, 6, 7, 8, 9, 1]
+    assert lines[2]["reason"] == "The Coffee card already has today's stamp (one a day)"
+    assert [line["completed"] for line in lines].count(True) == 1
