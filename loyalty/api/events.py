@@ -87,6 +87,16 @@ class CardExplanationSchema(ma.Schema):
     reason = ma.fields.String(metadata={"description": "Stamp 7 of 9 on the Coffee card."})
 
 
+class ChallengeExplanationSchema(ma.Schema):
+    challenge_id = ma.fields.String(attribute="rule_id")
+    matched = ma.fields.Boolean(metadata={"description": "The event counted for the challenge."})
+    progress = ma.fields.Function(lambda line: line.args.get("n"), allow_none=True)
+    of = ma.fields.Function(lambda line: line.args.get("of"), allow_none=True)
+    completed = ma.fields.Function(lambda line: line.code == "challenge_completed")
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "2 of 3 categories this month."})
+
+
 class EventSummarySchema(ma.Schema):
     id = ma.fields.String()
     type = ma.fields.String()
@@ -104,6 +114,8 @@ class EventResultSchema(ma.Schema):
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema), metadata={
         "description": "What the purchase did to each stamp card its items concern."})
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema), metadata={
+        "description": "What the event did to each challenge listening to it."})
     member = ma.fields.Nested(MemberSchema)
 
 
@@ -111,6 +123,7 @@ class PreviewSchema(ma.Schema):
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
 
 
 class EventDetailSchema(EventSummarySchema):
@@ -157,6 +170,7 @@ class EventCollection(MethodView):
                 "awarded": outcome.evaluation.awards,
                 "explanation": outcome.evaluation.explanation,
                 "card_explanation": outcome.evaluation.card_explanation,
+                "challenge_explanation": outcome.evaluation.challenge_explanation,
                 "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
             }
 
@@ -173,7 +187,8 @@ class EventPreview(MethodView):
         """What an event would earn now; nothing is written."""
         evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
         return {"awarded": evaluation.awards, "explanation": evaluation.explanation,
-                "card_explanation": evaluation.card_explanation}
+                "card_explanation": evaluation.card_explanation,
+                "challenge_explanation": evaluation.challenge_explanation}
 
 
 @blp.route("/<event_id>")

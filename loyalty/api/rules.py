@@ -8,7 +8,13 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.docs import error_responses
-from loyalty.api.events import AwardSchema, CardExplanationSchema, ExplanationSchema, ItemSchema
+from loyalty.api.events import (
+    AwardSchema,
+    CardExplanationSchema,
+    ChallengeExplanationSchema,
+    ExplanationSchema,
+    ItemSchema,
+)
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
@@ -104,6 +110,7 @@ class SimulatedResultSchema(ma.Schema):
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
 
 
 class SimulateResultSchema(ma.Schema):

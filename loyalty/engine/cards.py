@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from .explanation import Explanation
+
 STAMP_PERIODS = ("day", "visit")
 
 
@@ -76,6 +78,9 @@ class Stamp(NamedTuple):
     points: int | None
 
 
+_NEW_CARD = CardProgress()
+
+
 def stamp_card(card: Card, event, progress: CardProgress, day: date) -> tuple[Stamp | None, str, dict]:
     """What ``event`` (a purchase on program ``day``) does to ``card``: the stamp or None, with the
     explanation's reason code and arguments."""
@@ -95,6 +100,20 @@ def stamp_card(card: Card, event, progress: CardProgress, day: date) -> tuple[St
     if completes:
         return stamp, "card_completed", {**args, "reward": card.reward_id, "points": card.points}
     return stamp, "stamp", args
+
+
+def stamp_cards(cards, event, progress: dict, day: date) -> tuple[tuple[Stamp, ...], tuple]:
+    """Each card's stamp for this purchase and the cards' explanation lines (none for a card whose
+    items the purchase does not hold)."""
+    stamps, lines = [], []
+    for card in cards:
+        stamp, code, args = stamp_card(card, event, progress.get(card.id, _NEW_CARD), day)
+        if stamp is not None:
+            stamps.append(stamp)
+        if code != "no_matching_items":
+            points = card.points if stamp is not None and stamp.completes and card.points else 0
+            lines.append(Explanation(card.id, stamp is not None, points, code, args))
+    return tuple(stamps), tuple(lines)
 
 
 def taken_back(card: Card, progress_stamps: int, completion_unused: bool) -> tuple[int, bool]:

@@ -5,7 +5,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import NamedTuple
 
-from .cards import Card, CardProgress, Stamp, stamp_card
+from .cards import Stamp, stamp_cards
+from .challenges import ChallengeStep, advance_challenges
 from .explanation import Explanation
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
@@ -44,16 +45,18 @@ class Evaluation:
     stamps: tuple[Stamp, ...] = ()
     #: A line per card the purchase's items concern (rule_id: the card's), apart from the rules' lines
     card_explanation: tuple[Explanation, ...] = ()
+    steps: tuple[ChallengeStep, ...] = ()
+    challenge_explanation: tuple[Explanation, ...] = ()
 
 
 _NOTHING = Evaluation((), (), ())
-_NEW_CARD = CardProgress()
 
 
 def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evaluation:
     rules = program.by_action.get(event.type)
     cards = program.cards if event.type == "purchase" else ()
-    if not rules and not cards:
+    challenges = [c for c in program.challenges if c.on == event.type] if program.challenges else ()
+    if not rules and not cards and not challenges:
         return _NOTHING
     run = _Run(program, event, member)
     for rule in rules or ():
@@ -61,14 +64,19 @@ def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evalua
             run.earn(rule)
         else:
             run.refer(rule)
-    card_lines: list[Explanation] = []
-    stamps = tuple(stamp for card in cards if (stamp := run.stamp(card, card_lines)) is not None)
+    stamps, card_lines = stamp_cards(cards, event, member.cards, run.clock.local.date())
+    steps, challenge_lines = advance_challenges(challenges, event, member.challenges, run.clock)
+    for done in (*stamps, *steps):
+        if done.completes and done.points:
+            run.bonus(done[0], done.points)
     return Evaluation(
         tuple(run.awards),
         tuple(run.explanation),
         tuple(UsageIncrement(m, c, k, n) for (m, c, k), n in run.increments.items()),
         stamps,
-        tuple(card_lines),
+        card_lines,
+        steps,
+        challenge_lines,
     )
 
 
@@ -80,19 +88,8 @@ def same_email(a: str | None, b: str | None) -> bool:
 class _Run:
     """The state of one evaluation: what earlier rules of this event gave."""
 
-    __slots__ = (
-        "awards",
-        "cap_given",
-        "clock",
-        "event",
-        "expiries",
-        "explanation",
-        "increments",
-        "member",
-        "program",
-        "tier",
-        "tier_multiplies",
-    )
+    __slots__ = ("awards", "cap_given", "clock", "event", "expiries", "explanation", "increments", "member",
+                 "program", "tier", "tier_multiplies")
 
     def __init__(self, program: Program, event: EventFacts, member: MemberFacts):
         self.program = program
@@ -232,18 +229,11 @@ class _Run:
             Award(rule.id, member_id, points, status, available_at, expires_at, spend, spend)
         )
 
-    def stamp(self, card: Card, lines: list) -> Stamp | None:
-        """The card's stamp for this purchase, if any; a completion worth points is an award."""
-        stamp, code, args = stamp_card(card, self.event, self.member.cards.get(card.id, _NEW_CARD),
-                                       self.clock.local.date())
-        points = card.points if stamp is not None and stamp.completes and card.points else 0
-        if points:
-            expiry = self.program.expiry
-            self.awards.append(Award(card.id, self.member.member_id, points, "active", self.clock.occurred_at,
-                                     expiry and expiry.expires_at(self.clock.local), False, False))
-        if code != "no_matching_items":  # a purchase with nothing for the card says nothing of it
-            lines.append(Explanation(card.id, stamp is not None, points, code, args))
-        return stamp
+    def bonus(self, source_id: str, points: int) -> None:
+        """Points a completed card or challenge gives: neither spend-based nor tier-qualifying."""
+        expiry = self.program.expiry
+        self.awards.append(Award(source_id, self.member.member_id, points, "active", self.clock.occurred_at,
+                                 expiry and expiry.expires_at(self.clock.local), False, False))
 
     def refer(self, rule: Rule) -> None:
         member, referral = self.member, rule.referral

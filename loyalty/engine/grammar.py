@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
-from .card_grammar import read_cards
+from .challenge_grammar import read_progress
 from .checker import Checker, suggestion
 from .condition_grammar import RuleContext
 from .errors import RuleError
@@ -17,7 +17,7 @@ from .program import Cap, Program, Tier
 from .rewards import read_rewards
 from .rule_grammar import RULE_ID, read_expiry, read_rule
 
-SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "cards")
+SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "cards", "badges", "challenges")
 CURRENCY = re.compile(r"[A-Z]{3}")
 DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
 
@@ -50,11 +50,9 @@ def build(
     rewards = ()
     if "rewards" in sections and tier_rank is not None:
         rewards = read_rewards(*sections["rewards"], context.currency, set(tier_rank))
-    cards = ()
-    if "cards" in sections:
-        unread = rewards is None or ("rewards" in sections and tier_rank is None)
-        catalog = None if unread else {reward.id: reward for reward in rewards}
-        cards = read_cards(*sections["cards"], catalog, _declared_ids(rule_nodes))
+    unread = rewards is None or ("rewards" in sections and tier_rank is None)
+    catalog = None if unread else {reward.id: reward for reward in rewards}
+    cards, badges, challenges = read_progress(sections, catalog, _declared_ids(rule_nodes))
     if errors:
         return None
     compiled = tuple(
@@ -81,6 +79,8 @@ def build(
         lapsed_after_days=lifecycle[1],
         rewards=rewards,
         cards=cards,
+        badges=badges,
+        challenges=challenges,
     )
 
 

@@ -44,19 +44,13 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 
-_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£"}
-_ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "ISK", "VND"})
+from .progress_reasons import PROGRESS_RENDERERS
+from .wording import PERIOD_WORDS, grouped, money, points, unit
+
+__all__ = ["CODES", "LIMIT_WORDS", "PERIOD_WORDS", "grouped", "money", "points", "unit", "words"]
+
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _AS_THEY_ARE = frozenset({str, int, bool})
-_CENTS = tuple(f"{cents:02d}" for cents in range(100))
-
-PERIOD_WORDS = {
-    "day": ("Daily", "today"),
-    "week": ("Weekly", "this week"),
-    "calendar_month": ("Monthly", "this month"),
-    "calendar_year": ("Yearly", "this year"),
-    "member": ("Lifetime", "so far"),
-}
 LIMIT_WORDS = {
     "day": "per day",
     "week": "per week",
@@ -74,33 +68,6 @@ OPERATOR_WORDS = {
     "more_than": "must be more than",
     "less_than": "must be less than",
 }
-
-
-def money(minor: int, currency: str) -> str:
-    """1250 USD → "$12.50"; 1250 JPY → "1,250 JPY"."""
-    if currency in _ZERO_DECIMAL:
-        return f"{grouped(minor)} {currency}"
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    symbol = _SYMBOLS.get(currency)
-    if symbol:
-        return f"{sign}{symbol}{grouped(whole)}.{_CENTS[cents]}"
-    return f"{sign}{grouped(whole)}.{_CENTS[cents]} {currency}"
-
-
-def unit(currency: str) -> str:
-    """What "per dollar" reads as in this currency."""
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}1" if symbol else f"1 {currency}"
-
-
-def points(n: int) -> str:
-    return "1 point" if n == 1 else f"{grouped(n)} points"
-
-
-def grouped(n: int) -> str:
-    """f"{n:,}", without the format spec's cost for the numbers that have no thousands."""
-    return str(n) if -1000 < n < 1000 else f"{n:,}"
 
 
 def number(value) -> str:
@@ -248,20 +215,6 @@ def _referral(args: Mapping) -> str:
     return reason[0].upper() + reason[1:]
 
 
-def _stamp(args: Mapping) -> str:
-    return f"Stamp {args['stamp']} of {args['of']} on the {args['card']}"
-
-
-def _card_completed(args: Mapping) -> str:
-    gives = f"a {args['reward']} code" if args.get("reward") else points(args["points"])
-    return f"Stamp {args['stamp']} of {args['of']}: the {args['card']} is complete and gives {gives}"
-
-
-def _stamp_min_amount(args: Mapping) -> str:
-    return (f"A purchase of {money(args['amount'], args['currency'])} gives no stamp on the {args['card']}"
-            f" (at least {money(args['min_amount'], args['currency'])})")
-
-
 _AWARDS = {"rate": _rate, "fixed": _fixed}
 _RENDERERS = {
     "rate": _rate,
@@ -278,11 +231,4 @@ _RENDERERS = {
     "referral": _referral,
 }
 CODES = frozenset(_RENDERERS)
-#: A stamp card's lines (``Evaluation.card_explanation``), apart from the earning rules'.
-CARD_CODES = frozenset({"stamp", "card_completed", "already_stamped", "stamp_min_amount", "no_matching_items"})
-_RENDERERS.update({
-    "stamp": _stamp,
-    "card_completed": _card_completed,
-    "already_stamped": lambda args: f"The {args['card']} already has today's stamp (one a day)",
-    "stamp_min_amount": _stamp_min_amount,
-})
+_RENDERERS.update(PROGRESS_RENDERERS)

@@ -3,6 +3,7 @@
 from loyalty.models.api_key import ApiKey
 from loyalty.models.audit import AuditRecord
 from loyalty.models.card import CardStamp, MemberCard
+from loyalty.models.challenge import ChallengeCompletion, ChallengeEntry, MemberBadge
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.jobs import LotRedating
@@ -19,6 +20,8 @@ __all__ = [
     "ApiKey",
     "AuditRecord",
     "CardStamp",
+    "ChallengeCompletion",
+    "ChallengeEntry",
     "Event",
     "ExpiryReminder",
     "IdempotencyRecord",
@@ -27,6 +30,7 @@ __all__ = [
     "LotDraw",
     "LotRedating",
     "Member",
+    "MemberBadge",
     "MemberCard",
     "MemberDay",
     "OutboxEvent",

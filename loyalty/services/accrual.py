@@ -24,7 +24,7 @@ from loyalty.engine import (
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
-from loyalty.services import cards, counters, tier_review
+from loyalty.services import cards, challenges, counters, tier_review
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
@@ -119,7 +119,9 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
     return evaluate(rules.program, _facts(data, occurred_at),
                     _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at),
-                                  card_progress=_card_progress(session, rules, member.id, data.type, occurred_at)))
+                                  card_progress=_card_progress(session, rules, member.id, data.type, occurred_at),
+                                  challenge_progress=challenges.progress(session, rules.program, member.id, data.type,
+                                                                         occurred_at)))
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
@@ -145,8 +147,9 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     reads = read_member(session, program, member.id, now, keys.member)
     facts = _facts(data, occurred_at)
     card_progress = _card_progress(session, rules, member.id, data.type, occurred_at)
-    evaluation = evaluate(program, facts, _member_facts(session, rules, member, referrer, keys, reads.usage,
-                                                        card_progress))
+    evaluation = evaluate(program, facts, _member_facts(
+        session, rules, member, referrer, keys, reads.usage, card_progress,
+        challenges.progress(session, program, member.id, data.type, occurred_at)))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -170,6 +173,8 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage])
     if evaluation.stamps:
         cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now)
+    if evaluation.steps:
+        challenges.record(session, program, member, event, evaluation.steps, now)
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     if qualifying:
         counters.add_qualifying(session, member.id, program_day(program, occurred_at), qualifying)
@@ -261,7 +266,8 @@ def _card_progress(session: Session, rules: ActiveRules, member_id: str, event_t
 
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  keys: UsageKeys, usage: dict | None = None, card_progress: dict | None = None) -> MemberFacts:
+                  keys: UsageKeys, usage: dict | None = None, card_progress: dict | None = None,
+                  challenge_progress: dict | None = None) -> MemberFacts:
     """What the engine knows of the member, given the event's usage ``keys`` (``Program.usage_keys``);
     ``usage`` if the member's counters are already read."""
     referrer_facts = None
@@ -275,4 +281,5 @@ def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer
         referred=member.referred_by_id is not None, referrer=referrer_facts,
         usage=counters.usage_for(session, member.id, keys.member) if usage is None else usage,
         cards=card_progress or {},
+        challenges=challenge_progress or {},
     )

@@ -13,6 +13,7 @@ from loyalty.engine import Program, lifecycle_stage
 from loyalty.models import Member
 from loyalty.services import counters
 from loyalty.services.cards import CardRow, card_views
+from loyalty.services.challenges import challenge_views
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)
@@ -183,6 +184,7 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
             program, member.purchase_count, member.last_purchase_at, member.referrals_earned, now
         ),
         "cards": card_views(session, program, member.id, now, card_rows),
+        **challenge_views(session, program, member.id, now),
     }
 
 

@@ -1,4 +1,4 @@
-"""cards: stamps per member, card and event; each member's progress; card codes; reminders sent
+"""cards and challenges: stamps, progress, completions, badges; card codes; reminders sent
 
 Revision ID: 0022
 Revises: 0020
@@ -9,10 +9,13 @@ refund, never deleted), member_cards each member's count on the current card.
 A code a card issues costs no points, so redemptions.entry_seq becomes
 nullable and redemptions.card_id says which card issued it. expiry_reminders
 and tier_reminders make points.expiring and tier.expiring once per lot and
-once per tier hold.
+once per tier hold. challenge_entries (what each event added to a challenge),
+challenge_completions (once per member, challenge and period) and
+member_badges hold challenges and badges.
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '0022'
 down_revision = '0020'
@@ -77,6 +80,47 @@ def upgrade():
         sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_tier_reminders_member_id_members')),
         sa.PrimaryKeyConstraint('member_id', 'expires_at', name=op.f('pk_tier_reminders')),
     )
+    op.create_table(
+        'challenge_entries',
+        sa.Column('id', BIG_KEY, autoincrement=True, nullable=False),
+        sa.Column('member_id', sa.String(length=32), nullable=False),
+        sa.Column('challenge_id', sa.String(length=64), nullable=False),
+        sa.Column('event_id', sa.String(length=32), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('period_key', sa.String(length=16), nullable=False),
+        sa.Column('amount', sa.BigInteger(), nullable=False),
+        sa.Column('categories', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('taken_back_at', sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("status IN ('active', 'taken_back')", name=op.f('ck_challenge_entries_status')),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_challenge_entries_event_id_events')),
+        sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_challenge_entries_member_id_members')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_challenge_entries')),
+    )
+    op.create_index('ix_challenge_entries_member_day', 'challenge_entries', ['member_id', 'challenge_id', 'day'])
+    op.create_index('ix_challenge_entries_event', 'challenge_entries', ['event_id'])
+    op.create_table(
+        'challenge_completions',
+        sa.Column('member_id', sa.String(length=32), nullable=False),
+        sa.Column('challenge_id', sa.String(length=64), nullable=False),
+        sa.Column('period_key', sa.String(length=16), nullable=False),
+        sa.Column('event_id', sa.String(length=32), nullable=False),
+        sa.Column('completed_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_challenge_completions_event_id_events')),
+        sa.ForeignKeyConstraint(['member_id'], ['members.id'],
+                                name=op.f('fk_challenge_completions_member_id_members')),
+        sa.PrimaryKeyConstraint('member_id', 'challenge_id', 'period_key', name=op.f('pk_challenge_completions')),
+    )
+    op.create_table(
+        'member_badges',
+        sa.Column('member_id', sa.String(length=32), nullable=False),
+        sa.Column('badge_id', sa.String(length=64), nullable=False),
+        sa.Column('source', sa.String(length=80), nullable=False),
+        sa.Column('earned_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_member_badges_member_id_members')),
+        sa.PrimaryKeyConstraint('member_id', 'badge_id', name=op.f('pk_member_badges')),
+    )
     with op.batch_alter_table('redemptions', schema=None) as batch_op:
         batch_op.alter_column('entry_seq', existing_type=BIG_KEY, nullable=True)
         batch_op.add_column(sa.Column('card_id', sa.String(length=64), nullable=True))
@@ -90,6 +134,11 @@ def downgrade():
     with op.batch_alter_table('redemptions', schema=None) as batch_op:
         batch_op.drop_column('card_id')
         batch_op.alter_column('entry_seq', existing_type=BIG_KEY, nullable=False)
+    op.drop_table('member_badges')
+    op.drop_table('challenge_completions')
+    op.drop_index('ix_challenge_entries_event', table_name='challenge_entries')
+    op.drop_index('ix_challenge_entries_member_day', table_name='challenge_entries')
+    op.drop_table('challenge_entries')
     op.drop_table('tier_reminders')
     op.drop_table('expiry_reminders')
     op.drop_table('member_cards')
