@@ -59,6 +59,10 @@ class Config:
     #: every tier window, are kept before `jobs run` deletes them (at least 90: events may be dated
     #: that far back, and count in their own day's caps).
     COUNTER_RETENTION_DAYS = _env_int("COUNTER_RETENTION_DAYS", 100)
+    #: `jobs run` sends ``points.expiring`` once per lot this many days before it expires, and
+    #: ``tier.expiring`` once per tier hold this many days before the hold ends.
+    POINTS_EXPIRING_NOTICE_DAYS = _env_int("POINTS_EXPIRING_NOTICE_DAYS", 14)
+    TIER_EXPIRING_NOTICE_DAYS = _env_int("TIER_EXPIRING_NOTICE_DAYS", 30)
 
     API_TITLE = "Loyalty"
     API_VERSION = "1"

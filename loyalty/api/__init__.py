@@ -69,6 +69,7 @@ BLUEPRINT_MODULES = [
     "loyalty.api.members",
     "loyalty.api.identity",
     "loyalty.api.events",
+    "loyalty.api.event_batches",
     "loyalty.api.ledger",
     "loyalty.api.rules",
     "loyalty.api.rewards",

@@ -12,11 +12,10 @@ from loyalty.api import context
 from loyalty.api.docs import error_responses
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
-from loyalty.api.schemas import ErrorDetailSchema, MemberSchema, StrictSchema
+from loyalty.api.schemas import MemberSchema, StrictSchema
 from loyalty.engine import Item
-from loyalty.errors import PayloadTooLarge, ValidationFailed
 from loyalty.http.auth import requires
-from loyalty.services import accrual, event_batch, refunds
+from loyalty.services import accrual, refunds
 from loyalty.services import events as event_queries
 from loyalty.services.member_view import member_view
 
@@ -99,6 +98,28 @@ class ExplanationSchema(ma.Schema):
     reason = ma.fields.String()
 
 
+class CardExplanationSchema(ma.Schema):
+    card_id = ma.fields.String(attribute="rule_id")
+    matched = ma.fields.Boolean(metadata={"description": "The purchase stamped the card."})
+    stamp = ma.fields.Function(lambda line: line.args.get("stamp"), allow_none=True,
+                               metadata={"description": "The card's count after this stamp: 7 of 9."})
+    of = ma.fields.Function(lambda line: line.args.get("of"), allow_none=True)
+    completed = ma.fields.Function(lambda line: line.code == "card_completed",
+                                   metadata={"description": "This stamp completed the card."})
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "Stamp 7 of 9 on the Coffee card."})
+
+
+class ChallengeExplanationSchema(ma.Schema):
+    challenge_id = ma.fields.String(attribute="rule_id")
+    matched = ma.fields.Boolean(metadata={"description": "The event counted for the challenge."})
+    progress = ma.fields.Function(lambda line: line.args.get("n"), allow_none=True)
+    of = ma.fields.Function(lambda line: line.args.get("of"), allow_none=True)
+    completed = ma.fields.Function(lambda line: line.code == "challenge_completed")
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "2 of 3 categories this month."})
+
+
 class EventSummarySchema(ma.Schema):
     id = ma.fields.String()
     type = ma.fields.String()
@@ -114,12 +135,18 @@ class EventResultSchema(ma.Schema):
     event = ma.fields.Nested(EventSummarySchema)
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema), metadata={
+        "description": "What the purchase did to each stamp card its items concern."})
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema), metadata={
+        "description": "What the event did to each challenge listening to it."})
     member = ma.fields.Nested(MemberSchema)
 
 
 class PreviewSchema(ma.Schema):
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
 
 
 class EventDetailSchema(EventSummarySchema):
@@ -132,31 +159,6 @@ class EventDetailSchema(EventSummarySchema):
     reversed_points = ma.fields.Integer()
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
-
-
-class BatchInSchema(StrictSchema):
-    """Each event is parsed on its own (``EventInSchema``), so one bad event fails alone."""
-
-    events = ma.fields.List(ma.fields.Raw(), required=True, metadata={
-        "description": f"Up to {event_batch.MAX_EVENTS:,} events, each with its own source_id",
-        "maxItems": event_batch.MAX_EVENTS,
-        # Not a $ref to EventIn: an event that does not fit it is answered in its own result (422),
-        # and the batch still succeeds.
-        "items": {"description": "A body of POST /v1/events (schema EventIn), checked on its own: one that "
-                                 "does not fit gets status 422 in its result"}})
-
-
-class BatchEventResultSchema(ma.Schema):
-    index = ma.fields.Integer()
-    status = ma.fields.Integer(metadata={"enum": [201, 404, 409, 422]})
-    event = ma.fields.Nested(EventSummarySchema)
-    awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
-    explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
-    error = ma.fields.Nested(ErrorDetailSchema)
-
-
-class BatchResultSchema(ma.Schema):
-    results = ma.fields.List(ma.fields.Nested(BatchEventResultSchema))
 
 
 class RefundInSchema(StrictSchema):
@@ -190,51 +192,12 @@ class EventCollection(MethodView):
                 "event": outcome.event,
                 "awarded": outcome.evaluation.awards,
                 "explanation": outcome.evaluation.explanation,
+                "card_explanation": outcome.evaluation.card_explanation,
+                "challenge_explanation": outcome.evaluation.challenge_explanation,
                 "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
             }
 
         return write(201, EventResultSchema, work)
-
-
-def _batch_items(events: list) -> list[event_batch.BatchItem]:
-    if len(events) > event_batch.MAX_EVENTS:
-        raise PayloadTooLarge(f"A batch holds at most {event_batch.MAX_EVENTS:,} events; this one has {len(events):,}.",
-                              {"limit": event_batch.MAX_EVENTS, "events": len(events)})
-    schema, items = EVENT_IN, []
-    for index, body in enumerate(events):
-        try:
-            items.append(event_batch.BatchItem(index, data=schema.load(body)))
-        except ma.ValidationError as error:
-            fields = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-            items.append(event_batch.BatchItem(index, error=ValidationFailed(fields)))
-    return items
-
-
-def _batch_result(result: event_batch.BatchResult) -> dict:
-    if result.error is not None:
-        return {"index": result.index, "status": result.status, "error": result.error.body()["error"]}
-    outcome = result.outcome
-    return {"index": result.index, "status": result.status, "event": outcome.event,
-            "awarded": outcome.evaluation.awards, "explanation": outcome.evaluation.explanation}
-
-
-@blp.route("/batch")
-class EventBatch(MethodView):
-    @requires("pos")
-    @blp.arguments(BatchInSchema())
-    @blp.response(200, BatchResultSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-    @error_responses(blp, 400, 413)
-    def post(self, data):
-        """Record up to 1,000 events; each is accrued as if posted alone and answered in the order sent."""
-        items = _batch_items(data["events"])
-
-        def work():
-            results = event_batch.record_batch(context.session(), context.rules(), items, context.actor(),
-                                               clock.now())
-            return {"results": [_batch_result(result) for result in results]}
-
-        return write(200, BatchResultSchema, work)
 
 
 @blp.route("/preview")
@@ -246,7 +209,9 @@ class EventPreview(MethodView):
     def post(self, data):
         """What an event would earn now; nothing is written."""
         evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
-        return {"awarded": evaluation.awards, "explanation": evaluation.explanation}
+        return {"awarded": evaluation.awards, "explanation": evaluation.explanation,
+                "card_explanation": evaluation.card_explanation,
+                "challenge_explanation": evaluation.challenge_explanation}
 
 
 @blp.route("/<event_id>")

@@ -11,7 +11,7 @@ import marshmallow as ma
 
 from loyalty import clock
 from loyalty.api.fields import Timestamp
-from loyalty.api.schemas import ExpiringSchema, PointsSchema, TierSchema, page_schema
+from loyalty.api.schemas import BadgeSchema, ChallengeSchema, ExpiringSchema, PointsSchema, TierSchema, page_schema
 from loyalty.engine.rewards import REWARD_TYPES
 from loyalty.models.redemption import REDEMPTION_STATUSES
 from loyalty.services import redemptions
@@ -110,6 +110,17 @@ class ActivitySchema(ma.Schema):
 ActivityPageSchema = page_schema(ActivitySchema, "ActivityPageSchema")
 
 
+class MyCardSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    stamps = ma.fields.Integer(metadata={"description": "Stamps on the current card."})
+    of = ma.fields.Integer(metadata={"description": "Stamps that complete the card."})
+    completed = ma.fields.Integer(metadata={"description": "How many of these cards the member has completed."})
+    reward_id = ma.fields.String(allow_none=True)
+    points = ma.fields.Integer(allow_none=True)
+
+
 class MeSchema(ma.Schema):
     id = ma.fields.String()
     email = ma.fields.String(allow_none=True)
@@ -128,6 +139,11 @@ class MeSchema(ma.Schema):
     ways_to_earn = ma.fields.List(ma.fields.Nested(WayToEarnSchema), metadata={
         "description": "What the member can still earn and how, from the active rules."})
     program = ma.fields.Nested(ProgramSchema)
+    cards = ma.fields.List(ma.fields.Nested(MyCardSchema), metadata={
+        "description": "The program's stamp cards: stamps on the current card, of how many, cards completed."})
+    challenges = ma.fields.List(ma.fields.Nested(ChallengeSchema), metadata={
+        "description": "The program's challenges: progress in the current window, of how much, completions."})
+    badges = ma.fields.List(ma.fields.Nested(BadgeSchema), metadata={"description": "Badges the member earned."})
     rewards = ma.fields.List(ma.fields.Nested(MyRewardSchema), metadata={
         "description": "With include=rewards: the catalog with eligible and ineligible_reason."})
     transactions = ma.fields.Nested(ActivityPageSchema, metadata={

@@ -8,7 +8,13 @@ from marshmallow import validate
 from loyalty import clock
 from loyalty.api import context
 from loyalty.api.docs import error_responses
-from loyalty.api.events import AwardSchema, EventInSchema, ExplanationSchema
+from loyalty.api.events import (
+    AwardSchema,
+    CardExplanationSchema,
+    ChallengeExplanationSchema,
+    EventInSchema,
+    ExplanationSchema,
+)
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import StrictSchema
@@ -109,6 +115,8 @@ class SimulatedResultSchema(ma.Schema):
     occurred_at = Timestamp()
     awarded = ma.fields.List(ma.fields.Nested(AwardSchema))
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
+    card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
+    challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
 
 
 class SimulateResultSchema(ma.Schema):
@@ -222,6 +230,15 @@ class TierMoveSchema(ma.Schema):
     candidate = ma.fields.Integer()
 
 
+class BacktestCardSchema(ma.Schema):
+    card_id = ma.fields.String()
+    in_candidate = ma.fields.Boolean(metadata={"description": "false for a card the candidate drops"})
+    actual_stamps = ma.fields.Integer(metadata={"description": "stamps the window's events gave"})
+    candidate_stamps = ma.fields.Integer()
+    actual_completed = ma.fields.Integer(metadata={"description": "cards those stamps completed"})
+    candidate_completed = ma.fields.Integer()
+
+
 class BacktestSchema(ma.Schema):
     start = Timestamp(data_key="from", attribute="from")
     end = Timestamp(data_key="to", attribute="to")
@@ -233,6 +250,8 @@ class BacktestSchema(ma.Schema):
     rules = ma.fields.List(ma.fields.Nested(BacktestRuleSchema))
     members_affected = ma.fields.Integer()
     members_most_affected = ma.fields.List(ma.fields.Nested(BacktestMemberSchema))
+    cards = ma.fields.List(ma.fields.Nested(BacktestCardSchema), metadata={
+        "description": "stamps and completed cards, actual vs candidate"})
     tier_moves = ma.fields.List(ma.fields.Nested(TierMoveSchema))
 
 

@@ -52,6 +52,43 @@ class TierSchema(ma.Schema):
     next = ma.fields.Nested(NextTierSchema, allow_none=True)
 
 
+class CardSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    stamps = ma.fields.Integer(metadata={"description": "Stamps on the current card; a completed card shows all "
+                                                        "of them until the next stamp starts a new one, and a "
+                                                        "refund can leave a new card below zero."})
+    of = ma.fields.Integer(metadata={"description": "Stamps that complete the card."})
+    completed = ma.fields.Integer(metadata={"description": "How many of these cards the member has completed."})
+    reward_id = ma.fields.String(allow_none=True, metadata={"description": "What a completed card issues, at no "
+                                                                           "point cost."})
+    points = ma.fields.Integer(allow_none=True, metadata={"description": "Or the points it awards."})
+
+
+class ChallengeSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    goal = ma.fields.String(metadata={"description": "count, amount or distinct_categories"})
+    progress = ma.fields.Integer(metadata={"description": "How far the member is in the current window."})
+    of = ma.fields.Integer(metadata={"description": "The goal's target."})
+    period = ma.fields.String(allow_none=True, metadata={"description": "The calendar period, or null for a "
+                                                                         "rolling window of `days`."})
+    days = ma.fields.Integer(allow_none=True)
+    completed = ma.fields.Integer(metadata={"description": "How many times the member completed it."})
+    done = ma.fields.Boolean(metadata={"description": "Complete for the current period (or for good)."})
+    points = ma.fields.Integer(allow_none=True)
+    badge_id = ma.fields.String(allow_none=True)
+
+
+class BadgeSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    image = ma.fields.String(allow_none=True)
+    earned_at = Timestamp()
+
+
 class MemberSchema(ma.Schema):
     id = ma.fields.String()
     external_id = ma.fields.String(allow_none=True)
@@ -70,6 +107,10 @@ class MemberSchema(ma.Schema):
     points = ma.fields.Nested(PointsSchema)
     tier = ma.fields.Nested(TierSchema)
     lifecycle_stage = ma.fields.String()
+    cards = ma.fields.List(ma.fields.Nested(CardSchema), metadata={"description": "The program's stamp cards."})
+    challenges = ma.fields.List(ma.fields.Nested(ChallengeSchema),
+                                metadata={"description": "The program's challenges."})
+    badges = ma.fields.List(ma.fields.Nested(BadgeSchema), metadata={"description": "Badges the member earned."})
 
 
 class PageQuerySchema(ma.Schema):

@@ -36,6 +36,7 @@ from loyalty.services.expiry import expire_inactive, expire_points
 from loyalty.services.pending import release_pending
 from loyalty.services.redating import redate_lots
 from loyalty.services.redemptions import expire_unused
+from loyalty.services.reminders import remind_expiring_points, remind_expiring_tiers
 from loyalty.services.retention import purge_counters as purge_counter_rows
 from loyalty.services.stripe_sweep import deactivate_orphan_codes
 from loyalty.services.sweep import SweepResult
@@ -86,6 +87,16 @@ def sweep_stripe_codes(session: Session, now: datetime, *, batch_size: int = 100
                                    batch_size=batch_size)
 
 
+def send_reminders(session: Session, now: datetime, *, batch_size: int = 1000) -> SweepResult:
+    """``points.expiring`` and ``tier.expiring``, each once, POINTS_/TIER_EXPIRING_NOTICE_DAYS ahead."""
+    config = current_app.config
+    points = remind_expiring_points(session, now, timedelta(days=config["POINTS_EXPIRING_NOTICE_DAYS"]),
+                                    batch_size=batch_size)
+    tiers = remind_expiring_tiers(session, now, timedelta(days=config["TIER_EXPIRING_NOTICE_DAYS"]),
+                                  batch_size=batch_size)
+    return SweepResult(done=points.done + tiers.done, batches=points.batches + tiers.batches)
+
+
 STEPS: list[Step] = [
     Step("release-pending", "pending lots released", release_pending),
     Step("redate-lots", "lots re-dated to a new policy", redate_lots),
@@ -95,6 +106,7 @@ STEPS: list[Step] = [
     Step("award-birthdays", "birthdays awarded", award_birthdays),
     Step("expire-codes", "redemption codes expired", expire_codes),
     Step("sweep-stripe-codes", "orphan promotion codes deactivated", sweep_stripe_codes),
+    Step("send-reminders", "expiry reminders sent", send_reminders),
     Step("purge-idempotency-keys", "idempotency keys forgotten", purge_idempotency_keys),
     Step("purge-counters", "counter rows forgotten", purge_counters),
     Step("deliver-webhooks", "webhook deliveries sent", deliver_webhooks),

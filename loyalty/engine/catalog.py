@@ -1,5 +1,7 @@
 """What a rules editor may offer: actions, fields, operators, periods."""
 
+from .cards import STAMP_PERIODS
+from .challenges import GOALS
 from .conditions import OPERATORS
 from .periods import DAY_NAMES, PERIODS
 
@@ -27,4 +29,17 @@ def catalog(program) -> dict:
         "award_of": ["amount", "items"],
         "item_filters": ["category", "sku"],
         "tiers": [tier.id for tier in program.tiers],
+        "rewards": [reward.id for reward in program.rewards],
+        "cards": [{"id": card.id, "name": card.name, "stamps": card.stamps} for card in program.cards],
+        "badges": [{"id": b.id, "name": b.name, "image": b.image} for b in program.badges],
+        "challenges": [{"id": c.id, "name": c.name, "on": c.on, "goal": c.goal, "of": c.target}
+                       for c in program.challenges],
+        "challenge_keys": {"goal": list(GOALS), "within": [p for p in PERIODS if p != "member"] + ["days"],
+                           "award": ["points", "badge"], "repeat": [False, True]},
+        "card_keys": {
+            "stamp": ["where", "min_amount", "per"],
+            "stamp_per": list(STAMP_PERIODS),
+            "completes_with": ["reward", "points"],
+            "expires": ["inactive_days"],
+        },
     }

@@ -5,6 +5,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import NamedTuple
 
+from .cards import Stamp, stamp_cards
+from .challenges import ChallengeStep, advance_challenges
 from .explanation import Explanation
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
@@ -40,6 +42,11 @@ class Evaluation:
     awards: tuple[Award, ...]
     explanation: tuple[Explanation, ...]
     usage: tuple[UsageIncrement, ...]
+    stamps: tuple[Stamp, ...] = ()
+    #: A line per card the purchase's items concern (rule_id: the card's), apart from the rules' lines
+    card_explanation: tuple[Explanation, ...] = ()
+    steps: tuple[ChallengeStep, ...] = ()
+    challenge_explanation: tuple[Explanation, ...] = ()
 
 
 _NOTHING = Evaluation((), (), ())
@@ -47,18 +54,29 @@ _NOTHING = Evaluation((), (), ())
 
 def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evaluation:
     rules = program.by_action.get(event.type)
-    if not rules:
+    cards = program.cards if event.type == "purchase" else ()
+    challenges = [c for c in program.challenges if c.on == event.type] if program.challenges else ()
+    if not rules and not cards and not challenges:
         return _NOTHING
     run = _Run(program, event, member)
-    for rule in rules:
+    for rule in rules or ():
         if rule.referral is None:
             run.earn(rule)
         else:
             run.refer(rule)
+    stamps, card_lines = stamp_cards(cards, event, member.cards, run.clock.local.date())
+    steps, challenge_lines = advance_challenges(challenges, event, member.challenges, run.clock)
+    for done in (*stamps, *steps):
+        if done.completes and done.points:
+            run.bonus(done[0], done.points)
     return Evaluation(
         tuple(run.awards),
         tuple(run.explanation),
         tuple(UsageIncrement(m, c, k, n) for (m, c, k), n in run.increments.items()),
+        stamps,
+        card_lines,
+        steps,
+        challenge_lines,
     )
 
 
@@ -70,19 +88,8 @@ def same_email(a: str | None, b: str | None) -> bool:
 class _Run:
     """The state of one evaluation: what earlier rules of this event gave."""
 
-    __slots__ = (
-        "awards",
-        "cap_given",
-        "clock",
-        "event",
-        "expiries",
-        "explanation",
-        "increments",
-        "member",
-        "program",
-        "tier",
-        "tier_multiplies",
-    )
+    __slots__ = ("awards", "cap_given", "clock", "event", "expiries", "explanation", "increments", "member",
+                 "program", "tier", "tier_multiplies")
 
     def __init__(self, program: Program, event: EventFacts, member: MemberFacts):
         self.program = program
@@ -172,8 +179,9 @@ class _Run:
             }
         if award.of == "amount":
             base, categories, skus = self.event.amount or 0, None, None
-        else:
-            base = sum(i.quantity * i.unit_amount for i in self.event.items if award.matches(i))
+        else:  # a purchase of amount 0 earns nothing, whatever its items say (demo-program.md)
+            base = sum(i.quantity * i.unit_amount for i in self.event.items if award.matches(i)) \
+                if self.event.amount != 0 else 0
             categories, skus = _sorted(award.categories), _sorted(award.skus)
         rate = award.rate
         points = (base * rate.numerator * multiplier.numerator) // (
@@ -221,6 +229,12 @@ class _Run:
         self.awards.append(
             Award(rule.id, member_id, points, status, available_at, expires_at, spend, spend)
         )
+
+    def bonus(self, source_id: str, points: int) -> None:
+        """Points a completed card or challenge gives: neither spend-based nor tier-qualifying."""
+        expiry = self.program.expiry
+        self.awards.append(Award(source_id, self.member.member_id, points, "active", self.clock.occurred_at,
+                                 expiry and expiry.expires_at(self.clock.local), False, False))
 
     def refer(self, rule: Rule) -> None:
         member, referral = self.member, rule.referral

@@ -47,3 +47,7 @@ class MemberFacts:
     referred: bool = False
     referrer: ReferrerFacts | None = None
     usage: Mapping[tuple[str, str], int] = field(default_factory=lambda: _EMPTY)
+    #: card id → CardProgress, as read for the event's program day (a card not there is new)
+    cards: Mapping = field(default_factory=lambda: _EMPTY)
+    #: challenge id → ChallengeProgress in its window before the event
+    challenges: Mapping = field(default_factory=lambda: _EMPTY)

@@ -1,4 +1,4 @@
-"""The program's sections (program, expiry, lifecycle, tiers, caps) and their assembly."""
+"""The program's sections (program, expiry, lifecycle, tiers) and their assembly with the others."""
 
 import re
 import zoneinfo
@@ -6,18 +6,18 @@ from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode
-
+from .cap_grammar import declared_ids, read_caps
+from .challenge_grammar import read_progress
 from .checker import Checker, suggestion
 from .condition_grammar import RuleContext
 from .errors import RuleError
-from .periods import PERIODS
-from .program import Cap, Program, Tier, TransferPolicy
+from .program import Program, Tier, TransferPolicy
 from .rewards import read_rewards
 from .rule_grammar import RULE_ID, read_expiry, read_rule
 from .transfers import read_transfers
 
-SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers")
+SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers", "cards", "badges",
+            "challenges")
 CURRENCY = re.compile(r"[A-Z]{3}")
 DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
 
@@ -27,15 +27,8 @@ def build(
 ) -> Program | None:
     """`sections`: name → (Checker, node); `rule_nodes`: (Checker, node, path)."""
     if "program" not in sections:
-        errors.append(
-            RuleError(
-                first_file,
-                1,
-                1,
-                "program",
-                "missing the 'program' section (name, currency, point_value, timezone)",
-            )
-        )
+        errors.append(RuleError(first_file, 1, 1, "program",
+                                "missing the 'program' section (name, currency, point_value, timezone)"))
         head = None
     else:
         head = _program(*sections["program"])
@@ -46,11 +39,14 @@ def build(
     context = RuleContext(head["currency"] if head else "USD", tier_rank)
     read = [read_rule(c, node, path, context) for c, node, path in rule_nodes]
     rules = _unique_rules(read, rule_nodes)
-    caps = _caps(*sections["caps"], rules, _declared_ids(rule_nodes)) if "caps" in sections else ()
+    caps = read_caps(*sections["caps"], rules, declared_ids(rule_nodes)) if "caps" in sections else ()
     transfers = read_transfers(*sections["transfers"]) if "transfers" in sections else TransferPolicy()
     rewards = ()
     if "rewards" in sections and tier_rank is not None:
         rewards = read_rewards(*sections["rewards"], context.currency, set(tier_rank))
+    unread = rewards is None or ("rewards" in sections and tier_rank is None)
+    catalog = None if unread else {reward.id: reward for reward in rewards}
+    cards, badges, challenges = read_progress(sections, catalog, declared_ids(rule_nodes))
     if errors:
         return None
     compiled = tuple(
@@ -77,6 +73,9 @@ def build(
         lapsed_after_days=lifecycle[1],
         rewards=rewards,
         transfers=transfers,
+        cards=cards,
+        badges=badges,
+        challenges=challenges,
     )
 
 
@@ -225,69 +224,3 @@ def _unique_rules(read: list, rule_nodes: list) -> dict:
         else:
             rules[r.rule.id] = r.rule
     return rules
-
-
-def _declared_ids(rule_nodes: list) -> set[str]:
-    """Ids written in the rules, valid or not, so a cap naming a broken rule is not 'unknown'."""
-    ids = set()
-    for _c, node, _path in rule_nodes:
-        if not isinstance(node, MappingNode):
-            continue
-        for key, value in node.value:
-            if key.value == "id" and isinstance(value, ScalarNode):
-                ids.add(value.value)
-    return ids
-
-
-def _caps(c: Checker, node, rules: dict, declared: set[str]) -> tuple[Cap, ...]:
-    items = c.sequence(node, "caps")
-    caps = []
-    for i, item in enumerate(items or ()):
-        path = f"caps[{i}]"
-        keys = c.mapping(
-            item,
-            path,
-            ("id", "description", "rules", "max_points", "per"),
-            required=("id", "rules", "max_points", "per"),
-        )
-        if keys is None or len(set(keys) - {"description"}) < 4:
-            continue
-        cap_id = c.text(keys["id"], f"{path}.id", RULE_ID, "an id of letters, digits, - and _")
-        description = (
-            c.text(keys["description"], f"{path}.description") if "description" in keys else ""
-        )
-        max_points = c.integer(keys["max_points"], f"{path}.max_points", 1)
-        per = c.choice(keys["per"], f"{path}.per", PERIODS)
-        names = _cap_rules(c, keys["rules"], f"{path}.rules", rules, declared)
-        if cap_id in {cap.id for cap in caps}:
-            c.error(keys["id"], f"{path}.id", f"cap id '{cap_id}' is used twice")
-        elif None not in (cap_id, description, max_points, per, names):
-            caps.append(Cap(cap_id, description, names, max_points, per))
-    return tuple(caps)
-
-
-def _cap_rules(
-    c: Checker, node, path: str, rules: dict, declared: set[str]
-) -> tuple[str, ...] | None:
-    items = c.sequence(node, path)
-    if items is None:
-        return None
-    names = []
-    for i, item in enumerate(items):
-        name = c.text(item, f"{path}[{i}]")
-        if name is None:
-            return None
-        rule = rules.get(name)
-        if rule is None:
-            if name not in declared:
-                c.error(item, f"{path}[{i}]", f"unknown rule '{name}'{suggestion(name, declared)}")
-            return None
-        if rule.referral is not None:
-            c.error(
-                item,
-                f"{path}[{i}]",
-                f"'{name}' is a referral rule; caps apply to rules with an award",
-            )
-            return None
-        names.append(name)
-    return tuple(names)

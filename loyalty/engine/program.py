@@ -169,6 +169,9 @@ class Program:
     lapsed_after_days: int = 180
     rewards: tuple = ()
     transfers: TransferPolicy = TransferPolicy()
+    cards: tuple = ()
+    badges: tuple = ()
+    challenges: tuple = ()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -182,7 +185,7 @@ class Program:
 
     @property
     def actions(self) -> frozenset[str]:
-        return frozenset(self.by_action) | {"purchase"}
+        return frozenset(self.by_action) | {"purchase"} | {c.on for c in self.challenges}
 
     @property
     def base_tier(self) -> Tier:
@@ -194,6 +197,16 @@ class Program:
     def reward(self, reward_id: str):
         """The catalog's reward with that id, or None."""
         return self._rewards_by_id.get(reward_id)
+
+    def card(self, card_id: str):
+        """The card with that id, or None."""
+        return next((card for card in self.cards if card.id == card_id), None)
+
+    def challenge(self, challenge_id: str):
+        return next((c for c in self.challenges if c.id == challenge_id), None)
+
+    def badge(self, badge_id: str):
+        return next((b for b in self.badges if b.id == badge_id), None)
 
     def tier(self, tier_id: str) -> Tier:
         return self._tiers_by_id[tier_id]

@@ -149,13 +149,13 @@ def _award(c: Checker, node, path: str, on: str | None):
     if "where" in keys:
         if of == "amount":
             c.error(keys["where"], f"{path}.where", "'where' picks items; add 'of: items'")
-        filters = _item_filters(c, keys["where"], f"{path}.where")
+        filters = item_filters(c, keys["where"], f"{path}.where")
     if rate is None or of is None or filters is None:
         return None
     return SpendAward(rate[0], rate[1], of, filters.get("category"), filters.get("sku"))
 
 
-def _item_filters(c: Checker, node, path: str) -> dict | None:
+def item_filters(c: Checker, node, path: str) -> dict | None:
     keys = c.mapping(node, path, ITEM_FILTERS)
     if keys is None:
         return None

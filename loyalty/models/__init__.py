@@ -2,6 +2,8 @@
 
 from loyalty.models.api_key import ApiKey
 from loyalty.models.audit import AuditRecord
+from loyalty.models.card import CardStamp, MemberCard
+from loyalty.models.challenge import ChallengeCompletion, ChallengeEntry, MemberBadge
 from loyalty.models.event import Event, Refund
 from loyalty.models.idempotency import IdempotencyRecord
 from loyalty.models.identity import MemberAlias, PointTransfer
@@ -10,6 +12,7 @@ from loyalty.models.ledger import LedgerEntry, Lot, LotDraw, MemberDay, Qualifyi
 from loyalty.models.member import Member
 from loyalty.models.outbox import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from loyalty.models.redemption import Redemption, RewardStock
+from loyalty.models.reminder import ExpiryReminder, TierReminder
 from loyalty.models.rules_version import RulesActivation, RulesVersion
 from loyalty.models.stripe_event import StripeEvent
 from loyalty.models.tier_change import TierChange
@@ -17,7 +20,11 @@ from loyalty.models.tier_change import TierChange
 __all__ = [
     "ApiKey",
     "AuditRecord",
+    "CardStamp",
+    "ChallengeCompletion",
+    "ChallengeEntry",
     "Event",
+    "ExpiryReminder",
     "IdempotencyRecord",
     "LedgerEntry",
     "Lot",
@@ -25,6 +32,8 @@ __all__ = [
     "LotRedating",
     "Member",
     "MemberAlias",
+    "MemberBadge",
+    "MemberCard",
     "MemberDay",
     "OutboxEvent",
     "PointTransfer",
@@ -37,6 +46,7 @@ __all__ = [
     "RulesVersion",
     "StripeEvent",
     "TierChange",
+    "TierReminder",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -28,8 +28,10 @@ class Redemption(db.Model):
     expires_at = mapped_column(UTCDateTime, nullable=False)
     completed_at = mapped_column(UTCDateTime)
     voided_at = mapped_column(UTCDateTime)
-    #: The redeem entry whose lot draws a void puts back.
-    entry_seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"), nullable=False)
+    #: The redeem entry whose lot draws a void puts back; none for a code a stamp card issued.
+    entry_seq: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.seq"))
+    #: The stamp card whose completion issued this code, at no point cost.
+    card_id: Mapped[str | None] = mapped_column(String(64))
     stripe_promotion_code: Mapped[str | None] = mapped_column(String(255))
     stripe_coupon: Mapped[str | None] = mapped_column(String(255))
     rules_version: Mapped[int | None] = mapped_column(Integer)

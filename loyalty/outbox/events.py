@@ -28,6 +28,11 @@ EVENT_TYPES = (
     "tier.changed",
     "reward.redeemed",
     "redemption.voided",
+    "card.completed",
+    "challenge.completed",
+    "badge.earned",
+    "points.expiring",
+    "tier.expiring",
 )
 
 #: How long a delivery is retried before it is given up as ``failed``.

@@ -23,7 +23,7 @@ from loyalty.engine import (
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
-from loyalty.services import counters, identity, tier_review
+from loyalty.services import cards, challenges, counters, identity, tier_review
 from loyalty.services.event_checks import event_errors
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
@@ -108,7 +108,10 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
         raise NotFound("No such member.")
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
     return evaluate(rules.program, _facts(data, occurred_at),
-                    _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at)))
+                    _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at),
+                                  card_progress=_card_progress(session, rules, member.id, data.type, occurred_at),
+                                  challenge_progress=challenges.progress(session, rules.program, member.id, data.type,
+                                                                         occurred_at)))
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
@@ -142,7 +145,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     keys = program.usage_keys(data.type, occurred_at)
     reads = read_member(session, program, member.id, now, keys.member)
     facts = _facts(data, occurred_at)
-    evaluation = evaluate(program, facts, _member_facts(session, rules, member, referrer, keys, reads.usage))
+    card_progress = _card_progress(session, rules, member.id, data.type, occurred_at)
+    evaluation = evaluate(program, facts, _member_facts(
+        session, rules, member, referrer, keys, reads.usage, card_progress,
+        challenges.progress(session, program, member.id, data.type, occurred_at)))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -160,6 +166,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
                         {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
+    if evaluation.stamps or evaluation.steps:
+        cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now)
+        challenges.record(session, program, member, event, evaluation.steps, now)
+        session.flush()  # the next event of a batch reads this progress, and accrual does not autoflush
     if data.type == PURCHASE:
         count_purchase(member, occurred_at)
     if referrer is not None and referrer.id in earned:
@@ -251,8 +261,16 @@ def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
     )
 
 
+def _card_progress(session: Session, rules: ActiveRules, member_id: str, event_type: str,
+                   occurred_at: datetime) -> dict:
+    if event_type != PURCHASE or not rules.program.cards:
+        return {}
+    return cards.progress(session, member_id, program_day(rules.program, occurred_at))
+
+
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  keys: UsageKeys, usage: dict | None = None) -> MemberFacts:
+                  keys: UsageKeys, usage: dict | None = None, card_progress: dict | None = None,
+                  challenge_progress: dict | None = None) -> MemberFacts:
     """What the engine knows of the member, given the event's usage ``keys`` (``Program.usage_keys``);
     ``usage`` if the member's counters are already read."""
     referrer_facts = None
@@ -265,4 +283,6 @@ def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer
         member_id=member.id, tier_id=current_tier(rules.program, member).id, email=member.email,
         referred=member.referred_by_id is not None, referrer=referrer_facts,
         usage=counters.usage_for(session, member.id, keys.member) if usage is None else usage,
+        cards=card_progress or {},
+        challenges=challenge_progress or {},
     )

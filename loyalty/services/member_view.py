@@ -5,13 +5,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, String, bindparam, column, select, text, true
+from sqlalchemy import BigInteger, Date, Integer, String, bindparam, column, select, text, true
 from sqlalchemy.orm import Session
 
 from loyalty.db.types import UTCDateTime
 from loyalty.engine import Program, lifecycle_stage
 from loyalty.models import Member
 from loyalty.services import counters
+from loyalty.services.cards import CardRow, card_views
+from loyalty.services.challenges import challenge_views
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)
@@ -47,6 +49,11 @@ MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair
 
 
 MEMBERS = Member.__table__
+#: A stamp card's progress is a row of the view's reads too: kind c, the stamps in ``amount``.
+_NO_CARD = (", CAST(NULL AS VARCHAR(64)) AS card_id, CAST(NULL AS INTEGER) AS completed,"
+            " CAST(NULL AS DATE) AS last_stamp_day")
+_CARDS_SQL = ("SELECT 'c' AS kind, CAST(stamps AS BIGINT) AS amount, CAST(NULL AS TIMESTAMP), card_id, completed,"
+              " last_stamp_day FROM member_cards WHERE member_id = :member_id")
 
 
 def _member_with_reads(member_sql: str, criterion):
@@ -57,11 +64,14 @@ def _member_with_reads(member_sql: str, criterion):
     """
     reads = text(" UNION ALL ".join(
         select_sql.replace(":member_id", member_sql) for select_sql in (
-            _tagged("x", _EXPIRING_SOON_SQL), _tagged("q", counters.QUALIFYING_SQL, after=", NULL"))
+            _tagged("x", _EXPIRING_SOON_SQL, after=_NO_CARD),
+            _tagged("q", counters.QUALIFYING_SQL, after=", NULL" + _NO_CARD),
+            _CARDS_SQL)
     )).bindparams(
         bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
         bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
-    ).columns(column("kind", String), column("amount", BigInteger), column("expires_at", UTCDateTime)
+    ).columns(column("kind", String), column("amount", BigInteger), column("expires_at", UTCDateTime),
+              column("card_id", String), column("completed", Integer), column("last_stamp_day", Date),
               ).subquery("view_reads")
     return select(MEMBERS, reads).select_from(MEMBERS.outerjoin(reads, true())).where(criterion)
 
@@ -120,13 +130,15 @@ def _member_view_read(session: Session, program: Program, statement, which: dict
                                        "now": now, "until": now + EXPIRING_SOON}).all()
     if not rows:
         return None
-    expiring = []
+    expiring, cards = [], []
     for row in rows:
         if row.kind == "q":
             counters.remember_qualifying(session, row.id, first_day, last_day, int(row.amount))
+        elif row.kind == "c":
+            cards.append(CardRow(row.card_id, int(row.amount), row.completed, row.last_stamp_day))
         else:
             expiring.append({"points": int(row.amount), "expires_at": row.expires_at})
-    return member_view(session, program, rows[0], now, sorted(expiring, key=lambda lot: lot["expires_at"]))
+    return member_view(session, program, rows[0], now, sorted(expiring, key=lambda lot: lot["expires_at"]), cards)
 
 
 def with_new_lots(expiring_soon: list[dict], lots: Iterable[dict], now: datetime) -> list[dict]:
@@ -140,9 +152,9 @@ def with_new_lots(expiring_soon: list[dict], lots: Iterable[dict], now: datetime
 
 
 def member_view(session: Session, program: Program, member: Member, now: datetime,
-                expiring_soon: list[dict] | None = None) -> dict:
-    """The member (an instance, or a row of its table) as the API shows it; ``expiring_soon`` if the
-    caller has read it (``read_member``)."""
+                expiring_soon: list[dict] | None = None, card_rows: list | None = None) -> dict:
+    """The member (an instance, or a row of its table) as the API shows it; ``expiring_soon`` and
+    ``card_rows`` if the caller has read them (``read_member``, ``_member_view_read``)."""
     if expiring_soon is None:
         expiring_soon = read_member(session, program, member.id, now).expiring_soon
     return {
@@ -171,6 +183,8 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
         "lifecycle_stage": lifecycle_stage(
             program, member.purchase_count, member.last_purchase_at, member.referrals_earned, now
         ),
+        "cards": card_views(session, program, member.id, now, card_rows),
+        **challenge_views(session, program, member.id, now),
     }
 
 

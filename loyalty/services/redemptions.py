@@ -17,7 +17,7 @@ from loyalty import ledger, outbox
 from loyalty.db.pagination import decode_cursor, encode_cursor
 from loyalty.db.transactions import lock_members, undo_on_rollback
 from loyalty.engine import Program
-from loyalty.engine.rewards import Reward
+from loyalty.engine.rewards import DEFAULT_CODE_VALID_DAYS, Reward
 from loyalty.errors import InvalidState, MemberInactive, NotFound, RewardUnavailable, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import LedgerEntry, Member, Redemption, RewardStock
@@ -109,6 +109,22 @@ def deactivate_unless_redeemed(bind, stripe, promotion_code_id: str, redemption_
     return True
 
 
+def issue_for_card(session: Session, rules: ActiveRules, member: Member, reward_id: str, card_id: str,
+                   actor: str | None, now: datetime) -> Redemption:
+    """The code a completed stamp card gives: the reward at no point cost, so no ledger entry and
+    no change to balance, lifetime figures or tier. The caller holds the member's lock."""
+    reward = rules.program.reward(reward_id)
+    valid_days = reward.code_valid_days if reward is not None else DEFAULT_CODE_VALID_DAYS
+    redemption = Redemption(
+        id=new_id("rdm"), member_id=member.id, reward_id=reward_id, points_spent=0, code=new_code(),
+        status="issued", issued_at=now, expires_at=now + timedelta(days=valid_days), entry_seq=None,
+        card_id=card_id, rules_version=rules.version, actor=actor,
+    )
+    session.add(redemption)
+    session.flush()
+    return redemption
+
+
 def lookup(session: Session, id_or_code: str) -> Redemption:
     redemption = session.get(Redemption, id_or_code) or session.scalar(
         select(Redemption).where(Redemption.code == normalize_code(id_or_code))
@@ -140,10 +156,11 @@ def void(session: Session, rules: ActiveRules, redemption_id: str, actor: str | 
     if redemption.stripe_promotion_code and stripe is not None:
         stripe.deactivate_promotion_code(redemption.stripe_promotion_code)
     member = identity.lock_current(session, redemption.member_id)  # a merged member's points went on
-    debit_entry = session.scalar(select(LedgerEntry).where(LedgerEntry.seq == redemption.entry_seq))
-    posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version,
-                             reason=f"Voided redemption {redemption.code}")
-    ledger.restore(session, member, debit_entry, "void", posting)
+    if redemption.entry_seq is not None:  # a card's code cost no points
+        debit_entry = session.scalar(select(LedgerEntry).where(LedgerEntry.seq == redemption.entry_seq))
+        posting = ledger.Posting(now=now, actor=actor, rules_version=rules.version,
+                                 reason=f"Voided redemption {redemption.code}")
+        ledger.restore(session, member, debit_entry, "void", posting)
     reward = rules.program.reward(redemption.reward_id)
     if reward is not None and reward.stock is not None:
         session.execute(update(RewardStock).where(RewardStock.reward_id == reward.id, RewardStock.issued > 0)

@@ -627,7 +627,7 @@ def test_preview_returns_the_awards_of_the_real_post_and_writes_nothing(api):
     preview = api.post("/v1/events/preview", body)
     assert preview.status_code == 200
     preview = preview.get_json()
-    assert set(preview) == {"awarded", "explanation"}
+    assert set(preview) == {"awarded", "explanation", "card_explanation", "challenge_explanation"}
     assert awarded_by_rule(preview) == {"spend": 15, "coffee-bonus": 11}
 
     assert api.member(member["id"]) == before
@@ -636,6 +636,7 @@ def test_preview_returns_the_awards_of_the_real_post_and_writes_nothing(api):
     posted = api.post("/v1/events", body).get_json()
     assert posted["awarded"] == preview["awarded"]
     assert posted["explanation"] == preview["explanation"]
+    assert posted["card_explanation"] == preview["card_explanation"]
 
 
 @freeze_time("2026-11-10T15:00:00Z")

@@ -21,7 +21,8 @@ DEMO = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_tex
 CUSTOMER_FIELDS = {
     "me": {"id", "email", "phone", "first_name", "last_name", "birthday", "email_opt_in", "status", "enrolled_at",
            "referral_code", "points", "tier", "next_expiry", "ways_to_earn", "program", "rewards", "transactions",
-           "redemptions"},
+           "redemptions", "cards", "challenges", "badges"},
+    "me.cards": {"id", "name", "description", "stamps", "of", "completed", "reward_id", "points"},
     "me.points": {"balance", "pending", "lifetime_earned", "lifetime_redeemed", "expiring_soon"},
     "me.points.expiring_soon": {"points", "expires_at"},
     "me.tier": {"id", "name", "multiplier", "since", "expires_at", "qualifying_points", "next"},
@@ -183,7 +184,7 @@ def test_a_widget_token_sees_only_customer_facing_fields(app, api):
         "me": seen["me"], "me.points": seen["me.points"], "me.points.expiring_soon": seen["me.points.expiring_soon"],
         "me.tier": seen["me.tier"], "me.tier.next": seen["me.tier.next"], "me.next_expiry": seen["me.next_expiry"],
         "me.ways_to_earn": seen["me.ways_to_earn"], "me.program": seen["me.program"],
-        "me.program.tiers": seen["me.program.tiers"],
+        "me.program.tiers": seen["me.program.tiers"], "me.cards": seen["me.cards"],
         "reward": seen["me.rewards"] | seen["rewards.data"],
         "activity": seen["me.transactions.data"] | seen["transactions.data"],
         "redemption": seen["me.redemptions.data"] | seen["redemptions.data"] | seen["redeemed"],

@@ -15,6 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from loyalty.engine import RulesInvalid, load_program
+from loyalty.engine.grammar import SECTIONS as GRAMMAR_SECTIONS
 from loyalty.errors import RulesRejected, ValidationFailed
 
 from . import forms
@@ -43,7 +44,6 @@ SECTIONS = {
     "program": ("program", ("program",), False),
     "transfers": ("transfers", ("transfers",), False),
 }
-TOP_LEVEL = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers")
 ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward"}
 
 
@@ -193,7 +193,6 @@ def _add_list(document: CommentedMap, path: tuple, value: dict, flow: bool) -> N
 def _add_section(document: CommentedMap, name: str, node) -> None:
     if isinstance(node, CommentedMap):
         node.fa.set_block_style()
-    rank = {section: i for i, section in enumerate(TOP_LEVEL)}
-    add_key(document, name, node, sorted(set(document) | {name}, key=lambda key: rank.get(key, len(rank))))
+    add_key(document, name, node, list(GRAMMAR_SECTIONS))
     if list(document)[0] != name:
         blank_line_before(document, name)

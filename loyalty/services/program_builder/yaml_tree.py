@@ -109,8 +109,10 @@ def _remove_key(target: CommentedMap, key: str) -> None:
 
 
 def add_key(target: CommentedMap, key: str, node, order: list) -> None:
+    """Insert ``key`` right after the last key that ``order`` puts before it."""
     rank = {name: i for i, name in enumerate(order)}
-    position = sum(1 for name in target if rank.get(name, -1) < rank.get(key, len(order)))
+    before = [i for i, name in enumerate(target) if name in rank and rank[name] < rank.get(key, len(order))]
+    position = before[-1] + 1 if before else 0
     at_end = position >= len(target)
     rest = _take_tail(target) if at_end else ""
     target.insert(position, key, node)

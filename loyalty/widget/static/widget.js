@@ -19,6 +19,10 @@
     top: 'You have reached the top tier', progress: 'Progress to {tier}', heldUntil: '{tier} is yours until {date}',
     tiers: 'What each tier gives', tierGives: '{m}× points on purchases', tierFrom: 'from {n} qualifying points',
     current: 'your tier',
+    cards: 'Stamp cards', stamps: '{n} of {of} stamps', stampsLabel: '{name}: {n} of {of} stamps',
+    cardDone: 'Complete: your reward is in My rewards', cardsDone: '{n} completed',
+    challenges: 'Challenges', challengeOf: '{n} of {of}', challengeDone: 'Complete', challengeLabel: '{name}: {n} of {of}',
+    badges: 'Badges', categoriesWord: 'categories', spentWord: 'spent',
     expiring: 'Expiring points', expires: '{n} expire on {date}', noExpiry: 'None of your points are due to expire.',
     earn: 'Ways to earn', perDollar: '{n} per {unit} spent', fixed: '{n}', left: '{n} of {of} left {period}',
     leftOnly: '{n} left {period}', once: 'Once', window: '{from} to {until}', windowFrom: 'From {from}', windowUntil: 'Until {until}', noneLeft: 'Done {period}, thank you', addBirthday: 'add your birthday to get it',
@@ -59,6 +63,8 @@
     '.bar{height:10px;background:#e6e9ed;border-radius:5px;overflow:hidden;margin:6px 0}' +
     '.bar>div{height:100%;background:var(--b);border-radius:5px}' +
     '.tier{font-weight:600}' +
+    '.stamps{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0}.stamp{width:22px;height:22px;border-radius:50%;' +
+    'border:2px solid var(--b);background:#fff}.stamp.on{background:var(--b)}' +
     'ul{list-style:none}li{display:flex;flex-wrap:wrap;gap:4px 12px;align-items:center;padding:10px 0;' +
     'border-top:1px solid #eef0f2}li>.grow{flex:1 1 180px;min-width:0}' +
     'button{font:inherit;font-weight:600;cursor:pointer;border-radius:var(--r);padding:8px 14px;min-height:40px;' +
@@ -282,6 +288,9 @@
         ]),
         this.issued ? this.codeCard(this.issued) : null,
         this.tier(me.tier, (me.program || {}).tiers || []),
+        (me.cards || []).length ? this.section('cards', t.cards, this.cards(me.cards)) : null,
+        (me.challenges || []).length ? this.section('chl', t.challenges, this.challenges(me.challenges, me)) : null,
+        (me.badges || []).length ? this.section('bdg', t.badges, this.badges(me.badges)) : null,
         this.section('earn', t.earn, this.ways(me.ways_to_earn || [], me)),
         this.section('rw', t.rewards, h('ul', {cls: 'rewards'}, (me.rewards || []).map(this.reward, this))),
         this.section('mine', t.mine, this.mine(((me.redemptions || {}).data) || [])),
@@ -314,6 +323,50 @@
         }))]));
       }
       return this.section('tr', t.tier, h('div', {}, kids));
+    },
+
+    cards: function (cards) {
+      var t = this.t, self = this;
+      return h('ul', {cls: 'stampcards'}, cards.map(function (c) {
+        var n = Math.max(0, Math.min(c.of, c.stamps)), dots = [], said = n >= c.of ? t.cardDone : fill(t.stamps, {n: n, of: c.of});
+        for (var i = 0; i < c.of; i++) dots.push(h('span', {cls: i < n ? 'stamp on' : 'stamp'}));
+        return h('li', {'data-card': c.id}, [h('div', {cls: 'grow'}, [
+          h('strong', {text: c.name}),
+          c.description ? h('div', {cls: 'muted', text: c.description}) : null,
+          h('div', {cls: 'stamps', role: 'img', 'data-stamps': String(n),
+            'aria-label': fill(t.stampsLabel, {name: c.name, n: n, of: c.of})}, dots),
+          h('div', {cls: 'muted', text: said + (c.completed ? ' · ' + fill(t.cardsDone, {n: self.num(c.completed)}) : '')})
+        ])]);
+      }));
+    },
+
+    challenges: function (list, me) {
+      var t = this.t, self = this;
+      return h('ul', {cls: 'challenges'}, list.map(function (c) {
+        var pct = Math.max(0, Math.min(100, Math.round(100 * c.progress / (c.of || 1)))), money = c.goal === 'amount';
+        var show = function (n) { return money ? self.money(n, me) : self.num(n); };
+        var said = fill(t.challengeOf, {n: show(c.progress), of: show(c.of)}) +
+          (c.goal === 'distinct_categories' ? ' ' + t.categoriesWord : money ? ' ' + t.spentWord : '');
+        return h('li', {'data-challenge': c.id}, [h('div', {cls: 'grow'}, [
+          h('strong', {text: c.name}),
+          h('div', {cls: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
+            'aria-valuenow': String(pct), 'aria-label': fill(t.challengeLabel, {name: c.name, n: show(c.progress), of: show(c.of)})},
+            [h('div', {style: 'width:' + pct + '%'})]),
+          h('div', {cls: 'muted', text: c.done ? t.challengeDone : said})
+        ])]);
+      }));
+    },
+
+    badges: function (list) {
+      return h('ul', {cls: 'badges'}, list.map(function (b) {
+        return h('li', {'data-badge': b.id}, [b.image ? h('img', {src: b.image, alt: '', width: '32', height: '32'}) : null,
+          h('strong', {text: b.name})]);
+      }));
+    },
+
+    money: function (minor, me) {
+      var currency = (me.program && me.program.currency) || 'USD';
+      return new Intl.NumberFormat(this.locale, {style: 'currency', currency: currency}).format(minor / 100);
     },
 
     ways: function (ways, me) {
