@@ -50,7 +50,8 @@ def rules_builder():
         units=[(unit, unit) for unit in UNITS], end_of=[(period, period) for period in END_OF],
         type_labels=REWARD_TYPE_LABELS,
         rule_ids=[key for key, _ in outline["rules"]], tier_ids=[key for key, _ in outline["tiers"]],
-        tier_names={key: fields["name"] or key for key, fields in outline["tiers"]}, **_new_items())
+        tier_names={key: fields["name"] or key for key, fields in outline["tiers"]},
+        reward_names={key: fields["name"] or key for key, fields in outline["rewards"]}, **_new_items())
 
 
 @blp.post("/rules/builder/apply")
@@ -80,7 +81,8 @@ def _new_items() -> dict:
     rule.update(limit_per="calendar_month", referrer_limit_per="calendar_year")
     cap = program_forms.fields("cap", {"per": "day"})
     return {"new_rule": rule, "new_cap": cap, "new_tier": program_forms.fields("tier", {}),
-            "new_reward": program_forms.fields("reward", {"type": "free_item"})}
+            "new_reward": program_forms.fields("reward", {"type": "free_item"}),
+            "new_card": program_forms.fields("card", {"stamp": {"per": "day"}, "stamps": 10})}
 
 
 def _rule_words(program) -> dict[str, str]:

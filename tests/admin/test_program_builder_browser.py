@@ -147,3 +147,28 @@ def test_a_yaml_edit_shows_in_the_forms_and_the_forms_work_by_keyboard(live_serv
     page.locator("[data-testid=builder-rules] li[data-rule=review] summary", has_text="45 points").wait_for()
     assert "award: {points: 45}" in page.evaluate("window.rulesEditor.getValue()")
     assert page.console_errors == []
+
+
+def test_a_stamp_card_is_added_with_its_form_and_stamps_once_published(live_server, page, admin_key, api, artifacts):
+    open_builder(page, live_server, admin_key)
+    add = page.locator("[data-testid=builder-cards] li.add")
+    add.locator("summary").click()
+    add.locator("[name=name]").fill("Tea card")
+    add.locator("[name=id]").fill("tea-card")
+    add.locator("[name=stamps]").fill("5")
+    add.locator("[name=item_values]").fill("tea")
+    add.locator("[name=completes]").select_option("points")
+    assert add.locator("[name=reward]").is_hidden(), "a card completing with points names no reward"
+    add.locator("[name=points]").fill("100")
+    page.screenshot(path=artifacts / "25-builder-stamp-card.png")
+    add.get_by_role("button", name="Apply to the editor").click()
+    summary = page.locator("[data-testid=builder-cards] li[data-card=tea-card] summary")
+    summary.wait_for()
+    assert "5 stamps for tea, one a day, then 100 points" in summary.text_content()
+    page.fill("#note", "a tea card")
+    page.click("#publish")
+    page.wait_for_selector(".flash")
+    member = api.enroll(external_id="browser-tea-card")["id"]
+    bought = api.purchase(member, 800, items=TEA)
+    assert [card["stamps"] for card in bought["member"]["cards"] if card["id"] == "tea-card"] == [1]
+    assert page.console_errors == []

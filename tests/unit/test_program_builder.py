@@ -253,3 +253,19 @@ def test_transfers_are_turned_on_by_their_form_and_said_in_words():
     assert edited.endswith("    stock: 100\n\ntransfers:\n  enabled: true\n  min_points: 50\n")
     assert program_changes(load_program(DEMO), load_program(edited)) == [
         "Transfers between members: off → on, from 50 points"]
+
+
+def test_a_stamp_card_is_built_and_changed_by_its_form():
+    coffee = dict(outline(DEMO)["cards"])["coffee-card"]
+    assert (coffee["item_values"], coffee["per"], coffee["stamps"], coffee["completes"], coffee["reward"]) == (
+        "coffee", "day", "9", "reward", "free-drink")
+    edited = apply_form(DEMO, "cards", "coffee-card", {**coffee, "stamps": "8"})
+    assert changed_lines(DEMO, edited) == ["-    stamps: 9", "+    stamps: 8"]
+    blank = program_forms.fields("card", {})
+    tea = apply_form(DEMO, "cards", "", {**blank, "id": "tea-card", "name": "Tea card", "item_by": "category",
+                                         "item_values": "tea", "per": "day", "stamps": "6",
+                                         "completes": "points", "points": "100"})
+    assert ("    reward: free-drink\n\n  - id: tea-card\n    name: Tea card\n    stamp:\n"
+            "      where: {category: tea}\n      per: day\n    stamps: 6\n    points: 100\n\n# Earning rules.") in tea
+    card = load_program(tea).card("tea-card")
+    assert (card.stamps, card.points, card.categories) == (6, 100, frozenset({"tea"}))

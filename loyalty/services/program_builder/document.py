@@ -38,13 +38,14 @@ SECTIONS = {
     "caps": ("cap", ("caps",), True),
     "tiers": ("tier", ("tiers", "levels"), True),
     "rewards": ("reward", ("rewards",), True),
+    "cards": ("card", ("cards",), True),
     "tier_settings": ("tier_settings", ("tiers",), False),
     "expiry": ("expiry", ("expiry",), False),
     "lifecycle": ("lifecycle", ("lifecycle",), False),
     "program": ("program", ("program",), False),
     "transfers": ("transfers", ("transfers",), False),
 }
-ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward"}
+ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward", "cards": "stamp card"}
 
 
 def outline(text: str) -> dict:

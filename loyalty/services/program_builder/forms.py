@@ -14,7 +14,18 @@ from loyalty.engine.periods import PERIODS
 from loyalty.engine.rewards import KEYS as REWARD_KEYS
 from loyalty.engine.rewards import REWARD_TYPES
 
-from .form_reader import FormInvalid, FormReader, as_list, duration, duration_data, on_day, ordered, put, text_of
+from .form_reader import (
+    FormInvalid,
+    FormReader,
+    as_list,
+    duration,
+    duration_data,
+    on_day,
+    one_or_list,
+    ordered,
+    put,
+    text_of,
+)
 from .rule_form import END_OF, rule_data, rule_fields
 
 
@@ -160,6 +171,47 @@ def _transfers_data(form: FormReader) -> dict:
     return transfers
 
 
+# Stamp cards ---------------------------------------------------------------------------------------
+
+CARD_KEYS = ("id", "name", "description", "stamp", "stamps", "reward", "points", "expires")
+STAMP_KEYS = ("where", "min_amount", "per")
+
+
+def _card_fields(card: dict) -> dict:
+    stamp = card.get("stamp") or {}
+    where = stamp.get("where") or {}
+    item_by = "sku" if "sku" in where and "category" not in where else "category"
+    return {"id": text_of(card.get("id")), "name": text_of(card.get("name")),
+            "description": text_of(card.get("description")), "item_by": item_by,
+            "item_values": ", ".join(map(str, as_list(where.get(item_by)))),
+            "min_amount": text_of(stamp.get("min_amount")), "per": text_of(stamp.get("per")),
+            "stamps": text_of(card.get("stamps")), "completes": "points" if "points" in card else "reward",
+            "reward": text_of(card.get("reward")), "points": text_of(card.get("points")),
+            "inactive_days": text_of((card.get("expires") or {}).get("inactive_days"))}
+
+
+def _card_data(form: FormReader) -> dict:
+    card = {"id": form.required("id", r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, - and _, e.g. coffee-card"),
+            "name": form.required("name")}
+    put(card, "description", form.text("description"))
+    stamp = {}
+    values = [value.strip() for value in form.text("item_values").split(",") if value.strip()]
+    if values:
+        stamp["where"] = {form.choice("item_by", ("category", "sku"), required=True): one_or_list(values)}
+    put(stamp, "min_amount", form.whole("min_amount", minimum=1))
+    put(stamp, "per", form.choice("per", ("day", "visit")))
+    card["stamp"] = stamp
+    card["stamps"] = form.whole("stamps", minimum=2, required=True)
+    if form.choice("completes", ("reward", "points"), required=True) == "points":
+        card["points"] = form.whole("points", minimum=1, required=True)
+    else:
+        card["reward"] = form.required("reward")
+    days = form.whole("inactive_days", minimum=1)
+    if days:
+        card["expires"] = {"inactive_days": days}
+    return ordered(card, CARD_KEYS)
+
+
 _FORMS = {
     "rule": (rule_fields, rule_data),
     "cap": (_cap_fields, _cap_data),
@@ -170,5 +222,6 @@ _FORMS = {
     "lifecycle": (_lifecycle_fields, _lifecycle_data),
     "program": (_program_fields, _program_data),
     "transfers": (_transfers_fields, _transfers_data),
+    "card": (_card_fields, _card_data),
 }
 KINDS = tuple(_FORMS)

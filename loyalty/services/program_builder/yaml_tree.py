@@ -13,7 +13,7 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 #: Nested mappings written in block style when a form adds them; the rest are written {flow: style}.
-BLOCK_KEYS = frozenset({"referral"})
+BLOCK_KEYS = frozenset({"referral", "stamp"})
 
 
 def round_trip_yaml() -> YAML:
@@ -169,6 +169,9 @@ def insert_item(text: str, items: CommentedSeq, value: dict, flow: bool) -> str:
         lines[-1] += "\n"
     spans = item_spans(lines, items)
     end = spans[-1][1]
-    separated = len(spans) > 1 and any(not lines[n].strip() for n in range(spans[0][1], spans[1][0]))
+    if len(spans) > 1:
+        separated = any(not lines[n].strip() for n in range(spans[0][1], spans[1][0]))
+    else:  # one item so far: a block of lines stands apart from the next, a one-line {flow} item does not
+        separated = spans[0][1] - spans[0][0] > 1
     lines[end:end] = (["\n"] if separated else []) + render_item(value, items.lc.data[0][1] - 2, flow)
     return "".join(lines)

@@ -197,12 +197,14 @@
       .catch(function () { builder.textContent = "Could not draw the forms: is the server up?"; });
   }
 
-  /* Fields that only matter for one kind of award show only with it. */
+  /* Fields that only matter for one choice (a kind of award, what completes a card) show only with it:
+     data-when="award=points award=amount" shows while the form's award is points or amount. */
   function showWhen(form) {
-    var award = form.querySelector("[name=award]");
-    if (!award) return;
     Array.prototype.forEach.call(form.querySelectorAll("[data-when]"), function (part) {
-      part.hidden = part.dataset.when.split(" ").indexOf("award=" + award.value) === -1;
+      part.hidden = !part.dataset.when.split(" ").some(function (condition) {
+        var pair = condition.split("="), field = form.querySelector("[name=" + pair[0] + "]");
+        return field && field.value === pair[1];
+      });
     });
   }
 
@@ -229,7 +231,7 @@
 
   if (builder) {
     builder.addEventListener("change", function (event) {
-      if (event.target.name === "award") showWhen(event.target.form);
+      if (event.target.tagName === "SELECT" && event.target.form) showWhen(event.target.form);
     });
     builder.addEventListener("submit", function (event) {
       var form = event.target;
