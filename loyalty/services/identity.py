@@ -26,6 +26,17 @@ def current_id(session: Session, member_id: str) -> str:
     raise RuntimeError(f"merge chain of {member_id} does not end")
 
 
+def merged_in(session: Session, member_id: str) -> list[str]:
+    """``member_id`` and every member merged into it, in turn: whose history is now this member's."""
+    found, frontier = [member_id], [member_id]
+    for _ in range(MAX_CHAIN):
+        frontier = list(session.scalars(select(Member.id).where(Member.merged_into_id.in_(frontier))))
+        if not frontier:
+            return found
+        found.extend(frontier)
+    raise RuntimeError(f"merge chain into {member_id} does not end")
+
+
 def lock_current(session: Session, member_id: str | None) -> Member | None:
     """Lock the member ``member_id`` is now, fresh from the database (None if there is no such member).
 

@@ -191,7 +191,8 @@ def member_redemptions(session: Session, member_id: str, limit: int, cursor: str
                        status: str | None = None) -> tuple[list[Redemption], str | None]:
     if session.get(Member, member_id) is None:
         raise NotFound(f"No member {member_id}.")
-    query = select(Redemption).where(Redemption.member_id == member_id)
+    # The codes of a member merged into this one are still valid here, so they are listed here too.
+    query = select(Redemption).where(Redemption.member_id.in_(identity.merged_in(session, member_id)))
     if status:
         query = query.where(Redemption.status == status)
     after = decode_cursor(cursor)

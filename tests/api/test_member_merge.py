@@ -292,3 +292,12 @@ def test_a_batch_of_events_for_the_duplicate_lands_on_the_survivor_too(api, admi
     assert [result["status"] for result in results] == [201, 201]
     assert [[award["member_id"] for award in result["awarded"]] for result in results] == [[ana["id"]], [ana["id"]]]
     assert api.get(f"/v1/members/{ana['id']}").get_json()["points"]["balance"] == 50 + 50 + 10 + 20
+
+
+def test_the_duplicates_codes_are_listed_with_the_survivors(api, admin_api, db_backend):
+    ana, dup = api.enroll(external_id="ana-codes"), api.enroll(external_id="ana-codes-old")
+    api.purchase(dup["id"], 20_000)
+    code = api.post(f"/v1/members/{dup['id']}/redemptions", {"reward_id": "free-drink"}).get_json()
+    merged(admin_api, ana["id"], dup["id"])
+    listed = api.get(f"/v1/members/{ana['id']}/redemptions").get_json()["data"]
+    assert [redemption["code"] for redemption in listed] == [code["code"]]
