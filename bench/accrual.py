@@ -17,28 +17,17 @@ import argparse
 import cProfile
 import pstats
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
-from bench.databases import recreate_postgres  # noqa: E402
+from bench.in_process import start  # noqa: E402
 from bench.purchase import purchase  # noqa: E402
-from config import ProductionConfig  # noqa: E402
-from loyalty import create_app  # noqa: E402
 from loyalty.extensions import db  # noqa: E402
-
-
-def fresh(url: str | None) -> str:
-    if url is None:
-        return f"sqlite:///{tempfile.mkdtemp()}/accrual.db"
-    return recreate_postgres(url)
 
 
 def timed(count: int, call) -> tuple[float, float]:
@@ -82,18 +71,8 @@ def main() -> None:
     parser.add_argument("--show-sql", action="store_true", help="print the SQL statements of one request")
     parser.add_argument("--profile", action="store_true", help="print each layer's share of the request's CPU")
     args = parser.parse_args()
-    url = fresh(args.url)
-    app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
-    runner = app.test_cli_runner()
-    runner.invoke(args=["rules", "load", str(ROOT / "rules")])
-    key = runner.invoke(args=["keys", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}", "--scope", "pos"]
-                        ).stdout.strip().splitlines()[-1]
-    client = app.test_client()
-
-    def headers():
-        return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
+    bench = start(args.url, "accrual")
+    url, app, client, key, headers = bench.url, bench.app, bench.client, bench.key, bench.headers
 
     member = client.post("/v1/members", json={"external_id": "bench-1"}, headers=headers()).get_json()["id"]
     body = purchase(member)

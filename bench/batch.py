@@ -11,9 +11,7 @@ Run: .venv/bin/python bench/batch.py [--url postgresql+psycopg://…/loyalty_ben
 
 import argparse
 import sys
-import tempfile
 import time
-import uuid
 from itertools import count
 from pathlib import Path
 
@@ -21,19 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
 
 from bench.accrual import profile  # noqa: E402
-from bench.databases import recreate_postgres  # noqa: E402
+from bench.in_process import start  # noqa: E402
 from bench.purchase import purchase  # noqa: E402
-from config import ProductionConfig  # noqa: E402
-from loyalty import create_app  # noqa: E402
-
-
-def fresh(url: str | None) -> str:
-    if url is None:
-        return f"sqlite:///{tempfile.mkdtemp()}/batch.db"
-    return recreate_postgres(url)
 
 
 def main() -> None:
@@ -45,18 +34,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1000, help="members the events are spread over")
     parser.add_argument("--profile", action="store_true", help="print each layer's share of a batch's CPU")
     args = parser.parse_args()
-    url = fresh(args.url)
-    app = create_app(ProductionConfig, SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url, RATELIMIT_ENABLED=False)
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
-    runner = app.test_cli_runner()
-    runner.invoke(args=["rules", "load", str(ROOT / "rules")])
-    key = runner.invoke(args=["keys", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}", "--scope", "pos"]
-                        ).stdout.strip().splitlines()[-1]
-    client = app.test_client()
-
-    def headers():
-        return {"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex}
+    bench = start(args.url, "batch")
+    url, client, headers = bench.url, bench.client, bench.headers
 
     members = [client.post("/v1/members", json={"external_id": f"bench-{n}"}, headers=headers()).get_json()["id"]
                for n in range(args.members)]
