@@ -148,6 +148,13 @@ class ApiClient:
     def post(self, path, json=None, key=None, idempotency_key=None, **kwargs):
         return self.client.post(path, json=json, headers=self.headers(key, idempotency_key), **kwargs)
 
+    def publish_rules(self, yaml_text: str, note: str = "test") -> dict:
+        """PUT /v1/rules as an admin would (no Idempotency-Key), which must publish: the new version."""
+        response = self.client.put("/v1/rules", json={"yaml": yaml_text, "note": note},
+                                   headers=self.headers(idempotency_key=False))
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
     def patch(self, path, json=None, key=None, **kwargs):
         return self.client.patch(path, json=json, headers=self.headers(key, False), **kwargs)
 

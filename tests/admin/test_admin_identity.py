@@ -10,9 +10,7 @@ TRANSFERS = "\ntransfers:\n  enabled: true\n  min_points: 10\n"
 
 
 def publish_transfers(admin_api) -> None:
-    response = admin_api.client.put("/v1/rules", json={"yaml": DEMO_YAML + TRANSFERS, "note": "transfers"},
-                                    headers=admin_api.headers(idempotency_key=False))
-    assert response.status_code == 201, response.get_json()
+    admin_api.publish_rules(DEMO_YAML + TRANSFERS, "transfers")
 
 
 def sign_in(page, base: str, key: str, path: str) -> None:

@@ -47,9 +47,7 @@ def play(api: ApiClient, admin_api: ApiClient, switch_to: str | None = None) -> 
     for when, who, amount, items in SCRIPT:
         if not switched and when >= START:
             with freeze_time(START):
-                response = admin_api.client.put("/v1/rules", json={"yaml": switch_to, "note": "candidate"},
-                                                headers=admin_api.headers(idempotency_key=False))
-                assert response.status_code == 201, response.get_json()
+                admin_api.publish_rules(switch_to, "candidate")
             switched = True
         with freeze_time(when):
             api.purchase(ids[who], amount, items=items)

@@ -15,9 +15,7 @@ pytestmark = pytest.mark.usefixtures("db_backend")
 
 
 def publish(admin_api):
-    response = admin_api.client.put("/v1/rules", json={"yaml": TEXT, "note": "challenges"},
-                                    headers=admin_api.headers(idempotency_key=False))
-    assert response.status_code == 201, response.get_json()
+    admin_api.publish_rules(TEXT, "challenges")
 
 
 def subscribe(admin_api):

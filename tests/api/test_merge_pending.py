@@ -17,9 +17,7 @@ PENDING_SPEND = DEMO_YAML.replace(SPEND, SPEND + "    pending_days: 14\n", 1)
 
 def test_pending_points_move_with_their_release_date(app, api, admin_api, runner, db_backend):
     assert PENDING_SPEND != DEMO_YAML
-    published = admin_api.client.put("/v1/rules", json={"yaml": PENDING_SPEND, "note": "pending"},
-                                     headers=admin_api.headers(idempotency_key=False))
-    assert published.status_code == 201, published.get_json()
+    admin_api.publish_rules(PENDING_SPEND, "pending")
     with freeze_time("2026-11-02T15:00:00Z") as frozen:
         ana, dup = api.enroll(), api.enroll()
         sale = api.purchase(dup["id"], 10_000)

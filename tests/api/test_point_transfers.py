@@ -17,9 +17,7 @@ TRANSFERS = "\ntransfers:\n  enabled: true\n  min_points: 20\n  max_points_per_m
 
 
 def publish(admin_api, yaml: str) -> None:
-    response = admin_api.client.put("/v1/rules", json={"yaml": yaml, "note": "transfers"},
-                                    headers=admin_api.headers(idempotency_key=False))
-    assert response.status_code == 201, response.get_json()
+    admin_api.publish_rules(yaml, "transfers")
 
 
 def give(api, from_id, to_id, points, **kwargs):
