@@ -4,6 +4,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from loyalty.engine.rule_grammar import ITEM_FILTERS
 from loyalty.errors import ValidationFailed
 
 UNITS = ("days", "months", "years")
@@ -117,6 +118,20 @@ def one_or_list(values: list):
 
 def as_list(value) -> list:
     return list(value) if isinstance(value, list) else [] if value is None else [value]
+
+
+def item_filter_fields(where: dict) -> dict:
+    """A ``where: {category|sku: …}`` (an award's or a stamp's) as its form's ``item_by`` and ``item_values``."""
+    by = "sku" if "sku" in where and "category" not in where else "category"
+    return {"item_by": by, "item_values": ", ".join(map(str, as_list(where.get(by))))}
+
+
+def item_filter_data(form: "FormReader") -> dict:
+    """The form's ``item_by`` and ``item_values`` as a ``where``; {} when it names no value."""
+    values = [value.strip() for value in form.text("item_values").split(",") if value.strip()]
+    if not values:
+        return {}
+    return {form.choice("item_by", ITEM_FILTERS, required=True): one_or_list(values)}
 
 
 def duration(value) -> tuple[str, str]:

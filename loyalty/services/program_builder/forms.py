@@ -20,8 +20,9 @@ from .form_reader import (
     as_list,
     duration,
     duration_data,
+    item_filter_data,
+    item_filter_fields,
     on_day,
-    one_or_list,
     ordered,
     put,
     text_of,
@@ -179,11 +180,8 @@ STAMP_KEYS = ("where", "min_amount", "per")
 
 def _card_fields(card: dict) -> dict:
     stamp = card.get("stamp") or {}
-    where = stamp.get("where") or {}
-    item_by = "sku" if "sku" in where and "category" not in where else "category"
     return {"id": text_of(card.get("id")), "name": text_of(card.get("name")),
-            "description": text_of(card.get("description")), "item_by": item_by,
-            "item_values": ", ".join(map(str, as_list(where.get(item_by)))),
+            "description": text_of(card.get("description")), **item_filter_fields(stamp.get("where") or {}),
             "min_amount": text_of(stamp.get("min_amount")), "per": text_of(stamp.get("per")),
             "stamps": text_of(card.get("stamps")), "completes": "points" if "points" in card else "reward",
             "reward": text_of(card.get("reward")), "points": text_of(card.get("points")),
@@ -195,9 +193,7 @@ def _card_data(form: FormReader) -> dict:
             "name": form.required("name")}
     put(card, "description", form.text("description"))
     stamp = {}
-    values = [value.strip() for value in form.text("item_values").split(",") if value.strip()]
-    if values:
-        stamp["where"] = {form.choice("item_by", ("category", "sku"), required=True): one_or_list(values)}
+    put(stamp, "where", item_filter_data(form))
     put(stamp, "min_amount", form.whole("min_amount", minimum=1))
     put(stamp, "per", form.choice("per", ("day", "visit")))
     card["stamp"] = stamp

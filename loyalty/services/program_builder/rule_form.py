@@ -7,7 +7,18 @@ from loyalty.engine.expiry import EXPIRY_KEYS
 from loyalty.engine.periods import DAY_NAMES, PERIODS
 from loyalty.engine.rule_grammar import RULE_KEYS
 
-from .form_reader import FormReader, as_list, duration, duration_data, on_day, one_or_list, ordered, put, text_of
+from .form_reader import (
+    FormReader,
+    as_list,
+    duration,
+    duration_data,
+    item_filter_data,
+    item_filter_fields,
+    on_day,
+    ordered,
+    put,
+    text_of,
+)
 
 AWARD_KINDS = {"points": "Fixed points", "amount": "Points per dollar of the amount",
                "items": "Points per dollar of some items", "referral": "A referral: both sides earn"}
@@ -16,8 +27,6 @@ END_OF = ("month", "quarter", "year")
 
 def rule_fields(rule: dict) -> dict:
     award, referral = rule.get("award") or {}, rule.get("referral")
-    where = award.get("where") or {}
-    item_by = "sku" if "sku" in where and "category" not in where else "category"
     if referral is not None:
         kind = "referral"
     elif "points" in award or not award:
@@ -35,7 +44,7 @@ def rule_fields(rule: dict) -> dict:
         "id": text_of(rule.get("id")), "description": text_of(rule.get("description")),
         "on": text_of(rule.get("on")), "award": kind, "points": text_of(award.get("points")),
         "points_per_dollar": text_of(award.get("points_per_dollar")),
-        "item_by": item_by, "item_values": ", ".join(map(str, as_list(where.get(item_by)))),
+        **item_filter_fields(award.get("where") or {}),
         "multiply_by_tier": bool(rule.get("multiply_by_tier")),
         "condition_field": [row[0] for row in rows], "condition_operator": [row[1] for row in rows],
         "condition_value": [_condition_text(row[2]) for row in rows],
@@ -70,11 +79,10 @@ def rule_data(form: FormReader) -> dict:
     elif kind in ("amount", "items"):
         award = {"points_per_dollar": form.number("points_per_dollar", required=True)}
         if kind == "items":
-            values = [value for value in form.text("item_values").split(",") if value.strip()]
-            if not values:
+            where = item_filter_data(form)
+            if not where:
                 form.fail("item_values", "name at least one category or sku, e.g. coffee")
-            by = form.choice("item_by", ("category", "sku"), required=True)
-            award.update({"of": "items", "where": {by: one_or_list([v.strip() for v in values])}})
+            award.update({"of": "items", "where": where})
         rule["award"] = award
     if form.flag("multiply_by_tier"):
         rule["multiply_by_tier"] = True
