@@ -105,13 +105,14 @@ def rules_rollback(version):
     active = rules_service.active_version(session)
     current = rules_service.active_rules(session).program
     target = rules_service.program_for_version(session, row.version)
-    today = clock.now().astimezone(current.timezone).date()
+    now = clock.now()
+    today = now.astimezone(current.timezone).date()
     first = today - timedelta(days=IMPACT_DAYS - 1)
     report = backtest(session, target, current, _midnight(first, current),
                       _midnight(today + timedelta(days=1), current), top=10)
     return render_template(
         "admin/rollback.html", row=row, active=active, program=current, changes=program_changes(current, target),
-        warnings=publish_risks.warnings(session, current, target, clock.now()), report=report, first=first,
+        warnings=publish_risks.warnings(session, current, target, now), report=report, first=first,
         last=today, tier_names={**current.tier_names, **target.tier_names})
 
 
