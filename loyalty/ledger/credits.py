@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
+from loyalty.db import held_rows
 from loyalty.ledger.entries import INSERT_ENTRIES, Posting, entry_fields, entry_row, write_entries
 from loyalty.models import Lot, Member
 
@@ -52,7 +53,7 @@ def credit(session: Session, member: Member, credits: list[Credit], posting: Pos
         entries.append(entry)
     write_entries(session, [entry for entry in entries if entry is not None])
     if lots:
-        session.execute(INSERT_LOTS, lots)
+        held_rows.insert(session, INSERT_LOTS, lots)
     return Credited(entries, lots)
 
 

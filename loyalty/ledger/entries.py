@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from loyalty.db import held_rows
 from loyalty.ids import new_id
 from loyalty.models import LedgerEntry, Member
 
@@ -60,7 +61,7 @@ def entry_fields(member_id: str, entry_type: str, points: int, balance_after: in
 def write_entries(session: Session, entries: list[dict]) -> None:
     """Insert entries built by ``entry_row``, one statement for all."""
     if entries:
-        session.execute(INSERT_ENTRIES, entries)
+        held_rows.insert(session, INSERT_ENTRIES, entries)
         record_written(session, entries)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
+from loyalty.db import held_rows
 from loyalty.engine import (
     Award,
     Evaluation,
@@ -190,7 +191,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
 def insert_event(session: Session, event: dict) -> None:
     """Write the event row; a ``source_id`` already recorded is ``idempotency_conflict``."""
     try:
-        session.execute(INSERT_EVENT, event)
+        held_rows.insert(session, INSERT_EVENT, [event])
     except IntegrityError as error:
         if event["source_id"] is None or not _duplicate_source_id(error):
             raise

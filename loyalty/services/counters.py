@@ -18,6 +18,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Connection, Date, String, bindparam, column, delete, event, select, text
 from sqlalchemy.orm import Session
 
+from loyalty.db import held_rows
 from loyalty.models import MemberDay, RuleUsage
 
 USAGE_SQL = ("SELECT counter_id, period_key, used FROM rule_usage"
@@ -137,9 +138,9 @@ def write_increments(session: Session, usage: dict[tuple[str, str, str], int],
     """Add summed increments to their rows, one statement per table (``day_rows`` says which rows)."""
     longer, days = day_rows(usage, qualifying)
     if longer:
-        session.execute(ADD_USAGE, longer)
+        held_rows.insert(session, ADD_USAGE, longer)
     if days:
-        session.execute(_ADD_DAYS[session.get_bind().dialect.name], days)
+        held_rows.insert(session, _ADD_DAYS[session.get_bind().dialect.name], days)
 
 
 def usage_keys(keys: Iterable[tuple[str, str]]) -> dict[str, list]:

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import outbox
+from loyalty.db import held_rows
 from loyalty.db.transactions import lock_members
 from loyalty.errors import IdempotencyConflict, LoyaltyError, MemberInactive, NotFound, ValidationFailed
 from loyalty.models import Event, Member
@@ -91,9 +93,9 @@ def record_batch(session: Session, rules: ActiveRules, items: list[BatchItem], a
     endpoints = outbox.subscribed_endpoints(session) if history is None else []
     run = _Run(session, members, member_ids, actor, None if history else now, endpoints)
     try:
-        with session.begin_nested():
+        with session.begin_nested(), held_rows.holding(session):
             results.update(run.accrue(in_order, set(recorded), each_apart=False))
-    except _EventFailed:
+    except (_EventFailed, IntegrityError):  # IntegrityError: a held row, once written
         session.info.pop(counters.QUALIFYING_TOTALS, None)  # totals it remembered count what was rolled back
         results.update(run.accrue(in_order, set(recorded), each_apart=True))
     return [results[item.index] for item in items]
@@ -123,6 +125,8 @@ class _Run:
                     raise IdempotencyConflict(
                         f"An event with source_id {event.data.source_id!r} is already recorded.",
                         {"source_id": event.data.source_id})
+                if self._reads_held_rows(member):
+                    held_rows.write(self.session)
                 results[event.index] = BatchResult(event.index, outcome=self._apply(event, member, each_apart))
             except LoyaltyError as error:
                 results[event.index] = BatchResult(event.index, error=error)
@@ -130,6 +134,14 @@ class _Run:
                     continue
             recorded.add(event.data.source_id)
         return results
+
+    def _reads_held_rows(self, member: Member) -> bool:
+        """Whether accruing for ``member`` would read rows still held: its own, or its referrer's
+        (a merged referrer's survivor is not known here, so then always)."""
+        referrer = self.members.get(member.referred_by_id) if member.referred_by_id else None
+        if member.referred_by_id and (referrer is None or referrer.merged_into_id is not None):
+            return True
+        return held_rows.holds(self.session, (member.id, member.referred_by_id))
 
     def _apply(self, event: _Checked, member: Member, each_apart: bool) -> EventOutcome:
         def apply():
