@@ -17,8 +17,8 @@ import sys
 import time
 from contextlib import nullcontext
 from itertools import count
-from unittest import mock
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
