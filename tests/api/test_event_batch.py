@@ -217,6 +217,37 @@ def test_a_suspended_member_is_409_for_their_events(api, db_backend, frozen):
     assert (result["status"], result["error"]["code"]) == (409, "member_inactive")
 
 
+def test_a_batch_writes_its_events_entries_and_lots_a_table_at_a_time(api, app, db_backend, frozen):
+    """Rows are held and written together; a member's held rows are written before its next event
+    reads them, so Ana's second purchase sees her first (one statement a table more)."""
+    people = [api.enroll()["id"] for _ in range(6)]
+    inserts = []
+
+    def count_inserts(connection, cursor, statement, parameters, context, executemany):
+        for table in ("events", "ledger_entries", "lots"):
+            if statement.startswith(f"INSERT INTO {table} "):
+                inserts.append(table)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count_inserts)
+    try:
+        results = post_batch(api, [purchase(member, 1000) for member in people]).get_json()["results"]
+        assert [r["status"] for r in results] == [201] * 6
+        assert sorted(inserts) == ["events", "ledger_entries", "lots"]
+        inserts.clear()
+        ana = people[0]
+        results = post_batch(api, [purchase(ana, 1000), purchase(people[1], 1000), purchase(ana, 2000)]
+                             ).get_json()["results"]
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", count_inserts)
+    assert sorted(inserts) == ["events", "events", "ledger_entries", "ledger_entries", "lots", "lots"]
+    awarded = [sum(a["points"] for a in r["awarded"]) for r in results]
+    assert api.member(ana)["points"]["balance"] == api.member(people[2])["points"]["balance"] + awarded[0] + awarded[2]
+    with app.app_context():
+        assert verify_ledger(db.session()) == []
+
+
 # --------------------------------------------------------------------------- equivalence
 
 
