@@ -170,7 +170,6 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     if evaluation.stamps or evaluation.steps:
         cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now)
         challenges.record(session, program, member, event, evaluation.steps, now)
-        session.flush()  # the next event of a batch reads this progress, and accrual does not autoflush
     if data.type == PURCHASE:
         count_purchase(member, occurred_at)
     if referrer is not None and referrer.id in earned:

@@ -127,6 +127,7 @@ class _Run:
                         {"source_id": event.data.source_id})
                 if self._reads_held_rows(member):
                     held_rows.write(self.session)
+                    self.session.flush()  # its stamps and progress, which accrual reads without autoflush
                 results[event.index] = BatchResult(event.index, outcome=self._apply(event, member, each_apart))
             except LoyaltyError as error:
                 results[event.index] = BatchResult(event.index, error=error)
