@@ -194,7 +194,8 @@ class EventCollection(MethodView):
                 "explanation": outcome.evaluation.explanation,
                 "card_explanation": outcome.evaluation.card_explanation,
                 "challenge_explanation": outcome.evaluation.challenge_explanation,
-                "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
+                "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon,
+                                      outcome.card_rows),
             }
 
         return write(201, EventResultSchema, work)

@@ -57,6 +57,7 @@ class EventOutcome:
     member: Member
     evaluation: Evaluation
     expiring_soon: list[dict]  # the member's, for ``member_view``
+    card_rows: list[cards.CardRow]  # the member's cards after the event, for ``member_view``
 
 
 def check_event(rules: ActiveRules, data: EventInput, now: datetime, historical: bool = False) -> datetime:
@@ -144,9 +145,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
             referrer = None
     # The member view's reads come with the counters': the answer then needs no read after the write.
     keys = program.usage_keys(data.type, occurred_at)
-    reads = read_member(session, program, member.id, now, keys.member)
+    day = program_day(program, occurred_at)
+    reads = read_member(session, program, member.id, now, keys.member, day)
     facts = _facts(data, occurred_at)
-    card_progress = _card_progress(session, rules, member.id, data.type, occurred_at)
+    card_progress = reads.cards if data.type == PURCHASE else {}
     evaluation = evaluate(program, facts, _member_facts(
         session, rules, member, referrer, keys, reads.usage, card_progress,
         challenges.progress(session, program, member.id, data.type, occurred_at)))
@@ -166,9 +168,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     earned, new_lots = _post_awards(session, rules, people, event, evaluation.awards, actor, now)
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
-                        {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
+                        {(member.id, day): qualifying} if qualifying else None)
+    card_rows = reads.card_rows
     if evaluation.stamps or evaluation.steps:
-        cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now)
+        card_rows = cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now, card_rows)
         challenges.record(session, program, member, event, evaluation.steps, now)
     if data.type == PURCHASE:
         count_purchase(member, occurred_at)
@@ -184,7 +187,7 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     if qualifying:
         upgrade_if_qualified(session, program, member, now, event["id"])
     expiring_soon = with_new_lots(reads.expiring_soon, new_lots, now)
-    return EventOutcome(event, member, evaluation, expiring_soon)
+    return EventOutcome(event, member, evaluation, expiring_soon, card_rows)
 
 
 def insert_event(session: Session, event: dict) -> None:

@@ -40,12 +40,17 @@ def _day(value) -> date | None:
 
 
 def record_stamps(session: Session, rules: ActiveRules, member: Member, event: dict, stamps: tuple[Stamp, ...],
-                  actor: str | None, now: datetime) -> None:
-    """Write the event's stamps and each card's progress; a completion issues its reward's code."""
+                  actor: str | None, now: datetime, card_rows: list["CardRow"]) -> list["CardRow"]:
+    """Write the event's stamps and each card's progress; a completion issues its reward's code.
+
+    ``card_rows``: the member's cards as read before the event; returns them as the event leaves them.
+    """
     program = rules.program
+    rows = {row.card_id: row for row in card_rows}
     for stamp in stamps:
         card = program.card(stamp.card_id)
-        row = session.get(MemberCard, (member.id, card.id)) or _new_progress(session, member.id, card.id, now)
+        row = (session.get(MemberCard, (member.id, card.id)) if card.id in rows
+               else _new_progress(session, member.id, card.id, now))
         redemption = None
         if stamp.completes and card.reward_id:
             redemption = redemptions.issue_for_card(session, rules, member, card.reward_id, card.id, actor, now)
@@ -68,6 +73,8 @@ def record_stamps(session: Session, rules: ActiveRules, member: Member, event: d
                 "code": redemption.code if redemption else None, "points": card.points,
                 "expires_at": redemption.expires_at if redemption else None,
             }, now)
+        rows[card.id] = CardRow(card.id, row.stamps, row.completed, row.last_stamp_day)
+    return list(rows.values())
 
 
 def _new_progress(session: Session, member_id: str, card_id: str, now: datetime) -> MemberCard:

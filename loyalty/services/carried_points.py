@@ -53,4 +53,4 @@ def record_carried(session: Session, rules: ActiveRules, member: Member, data: E
         count_purchase(member, occurred_at)
     member.last_activity_at = now
     refresh_lifecycle(rules, member, now)
-    return EventOutcome(event, member, Evaluation(awards, (), ()), [])
+    return EventOutcome(event, member, Evaluation(awards, (), ()), [], [])

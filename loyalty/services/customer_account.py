@@ -20,7 +20,7 @@ def account(session: Session, rules: ActiveRules, member: Member, now: datetime,
     """The member's own view; ``include`` adds rewards, transactions (the RECENT latest) and redemptions."""
     program = rules.program
     reads = read_member(session, program, member.id, now, usage_counters(program, now))
-    view = member_view(session, program, member, now, reads.expiring_soon)
+    view = member_view(session, program, member, now, reads.expiring_soon, reads.card_rows)
     view["next_expiry"] = next_expiry(session, member.id, now)
     # A suspended member earns nothing until reinstated: no ways to earn to show.
     view["ways_to_earn"] = (ways_to_earn(program, current_tier(program, member).id, reads.usage, now)

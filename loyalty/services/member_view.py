@@ -3,13 +3,14 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, Date, Integer, String, bindparam, column, select, text, true
 from sqlalchemy.orm import Session
 
 from loyalty.db.types import UTCDateTime
 from loyalty.engine import Program, lifecycle_stage
+from loyalty.engine.cards import CardProgress
 from loyalty.models import Member
 from loyalty.services import counters
 from loyalty.services.cards import CardRow, card_views
@@ -30,22 +31,34 @@ def _tagged(kind: str, select_sql: str, before: str = "", after: str = "") -> st
     return select_sql.replace("SELECT ", f"SELECT '{kind}' AS kind, {before}", 1).replace(" FROM ", f"{after} FROM ", 1)
 
 
+_NO_PROGRESS = ", CAST(NULL AS INTEGER) AS completed, CAST(NULL AS INTEGER) AS stamped"
+#: A stamp card's progress, for an accrual on program day ``:day``: (card, last stamp day, stamps,
+#: cards completed, whether it holds a stamp of that day) in the places of the other kinds' columns.
+_CARD_PROGRESS_SQL = (
+    "SELECT 'c' AS kind, c.card_id, CAST(c.last_stamp_day AS VARCHAR(10)), CAST(c.stamps AS BIGINT), NULL,"
+    " c.completed, CASE WHEN EXISTS (SELECT 1 FROM card_stamps s WHERE s.member_id = c.member_id"
+    " AND s.card_id = c.card_id AND s.once_day = :day) THEN 1 ELSE 0 END"
+    " FROM member_cards c WHERE c.member_id = :member_id")
+
 #: Everything a member view reads besides the member row, in one round trip: the points expiring
-#: soon, the qualifying total of the window ending today and, for an accrual, its counters' usage.
-#: Rows are (kind, counter, period, amount, expires_at), kind u(sage), q(ualifying) or x (expiring),
-#: or d: a day's counters, (day, JSON) in the places of (counter, period).
+#: soon, the qualifying total of the window ending today, the stamp cards and, for an accrual, its
+#: counters' usage. Rows are (kind, counter, period, amount, expires_at, completed, stamped), kind
+#: u(sage), q(ualifying), x (expiring), c (a card, ``_CARD_PROGRESS_SQL``) or d: a day's counters,
+#: (day, JSON) in the places of (counter, period).
 MEMBER_READ = text(" UNION ALL ".join((  # PostgreSQL types a UNION pair by pair: the timestamps come first
-    _tagged("x", _EXPIRING_SOON_SQL, before="NULL, NULL, "),
-    _tagged("u", counters.USAGE_SQL, after=", NULL"),
-    _tagged("d", counters.DAY_USAGE_SQL, after=", NULL, NULL"),
-    _tagged("q", counters.QUALIFYING_SQL, before="NULL, NULL, ", after=", NULL"),
+    _tagged("x", _EXPIRING_SOON_SQL, before="NULL, NULL, ", after=_NO_PROGRESS),
+    _tagged("u", counters.USAGE_SQL, after=", NULL" + _NO_PROGRESS),
+    _tagged("d", counters.DAY_USAGE_SQL, after=", NULL, NULL" + _NO_PROGRESS),
+    _tagged("q", counters.QUALIFYING_SQL, before="NULL, NULL, ", after=", NULL" + _NO_PROGRESS),
+    _CARD_PROGRESS_SQL,
 ))).bindparams(
     bindparam("counters", type_=String, expanding=True), bindparam("periods", type_=String, expanding=True),
-    bindparam("days", type_=Date, expanding=True),
+    bindparam("days", type_=Date, expanding=True), bindparam("day", type_=Date),
     bindparam("first_day", type_=Date), bindparam("last_day", type_=Date),
     bindparam("now", type_=UTCDateTime), bindparam("until", type_=UTCDateTime),
 ).columns(column("kind", String), column("counter_id", String), column("period_key", String),
-          column("amount", BigInteger), column("expires_at", UTCDateTime))
+          column("amount", BigInteger), column("expires_at", UTCDateTime), column("completed", Integer),
+          column("stamped", Integer))
 
 
 MEMBERS = Member.__table__
@@ -85,22 +98,30 @@ MEMBER_VIEW_BY_EXTERNAL_ID = _member_with_reads(
 
 @dataclass(frozen=True)
 class MemberReads:
-    """What ``read_member`` found; the qualifying total is left with ``counters.qualifying_total``."""
+    """What ``read_member`` found; the qualifying total is left with ``counters.qualifying_total``.
+    ``cards``: each card's progress as an event on the day read for sees it."""
 
     usage: dict[tuple[str, str], int]
     expiring_soon: list[dict]
+    cards: dict[str, CardProgress]
+    card_rows: list[CardRow]
 
 
 def read_member(session: Session, program: Program, member_id: str, now: datetime,
-                usage_keys: Iterable[tuple[str, str]] = ()) -> MemberReads:
-    """The member's points expiring soon, qualifying total and use of ``usage_keys``, in one statement."""
+                usage_keys: Iterable[tuple[str, str]] = (), day: date | None = None) -> MemberReads:
+    """The member's points expiring soon, qualifying total, stamp cards (as an event on program
+    ``day`` sees them) and use of ``usage_keys``, in one statement."""
     first_day, last_day = qualifying_window(program, now)
     rows = session.execute(MEMBER_READ, {
         "member_id": member_id, **counters.usage_keys(usage_keys), "first_day": first_day, "last_day": last_day,
-        "now": now, "until": now + EXPIRING_SOON})
-    usage, expiring = {}, []
-    for kind, counter, period, amount, expires_at in rows:
-        if kind == "u":
+        "now": now, "until": now + EXPIRING_SOON, "day": day})
+    usage, expiring, cards, card_rows = {}, [], {}, []
+    for kind, counter, period, amount, expires_at, completed, stamped in rows:
+        if kind == "c":
+            row = CardRow(counter, int(amount), completed, date.fromisoformat(period) if period else None)
+            card_rows.append(row)
+            cards[row.card_id] = CardProgress(row.stamps, completed, row.last_stamp_day, bool(stamped))
+        elif kind == "u":
             usage[counter, period] = int(amount)
         elif kind == "d":
             usage.update(counters.day_counters(period, counter))
@@ -108,7 +129,7 @@ def read_member(session: Session, program: Program, member_id: str, now: datetim
             counters.remember_qualifying(session, member_id, first_day, last_day, int(amount))
         else:
             expiring.append({"points": int(amount), "expires_at": expires_at})
-    return MemberReads(usage, sorted(expiring, key=lambda lot: lot["expires_at"]))
+    return MemberReads(usage, sorted(expiring, key=lambda lot: lot["expires_at"]), cards, card_rows)
 
 
 def member_view_by_id(session: Session, program: Program, member_id: str, now: datetime) -> dict | None:
