@@ -18,6 +18,8 @@ class Tier:
     qualifying_points: int
     multiplier: Fraction
     multiplier_text: str = field(default="1", compare=False)
+    #: A badge reaching this tier gives, once ever.
+    badge_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class Program:
     cards: tuple = ()
     badges: tuple = ()
     challenges: tuple = ()
+    streaks: tuple = ()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -185,7 +188,7 @@ class Program:
 
     @property
     def actions(self) -> frozenset[str]:
-        return frozenset(self.by_action) | {"purchase"} | {c.on for c in self.challenges}
+        return frozenset(self.by_action) | {"purchase"} | {c.on for c in self.challenges} | {s.on for s in self.streaks}
 
     @property
     def base_tier(self) -> Tier:
@@ -204,6 +207,13 @@ class Program:
 
     def challenge(self, challenge_id: str):
         return next((c for c in self.challenges if c.id == challenge_id), None)
+
+    def streak(self, streak_id: str):
+        return next((s for s in self.streaks if s.id == streak_id), None)
+
+    def progress_items(self) -> tuple:
+        """The cards, challenges and streaks: what may award points apart from the rules."""
+        return (*self.cards, *self.challenges, *self.streaks)
 
     def badge(self, badge_id: str):
         return next((b for b in self.badges if b.id == badge_id), None)

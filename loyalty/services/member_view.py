@@ -13,8 +13,9 @@ from loyalty.engine import Program, lifecycle_stage
 from loyalty.engine.cards import CardProgress
 from loyalty.models import Member
 from loyalty.services import counters
-from loyalty.services.cards import CardRow, card_views
+from loyalty.services.cards import CardRow, card_views, current_days
 from loyalty.services.challenges import challenge_views
+from loyalty.services.streaks import streak_views
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)
@@ -116,11 +117,13 @@ def read_member(session: Session, program: Program, member_id: str, now: datetim
         "member_id": member_id, **counters.usage_keys(usage_keys), "first_day": first_day, "last_day": last_day,
         "now": now, "until": now + EXPIRING_SOON, "day": day})
     usage, expiring, cards, card_rows = {}, [], {}, []
+    aging = {card.id for card in program.cards if card.after_days}  # the engine needs their stamps' days
     for kind, counter, period, amount, expires_at, completed, stamped in rows:
         if kind == "c":
             row = CardRow(counter, int(amount), completed, date.fromisoformat(period) if period else None)
             card_rows.append(row)
-            cards[row.card_id] = CardProgress(row.stamps, completed, row.last_stamp_day, bool(stamped))
+            days = current_days(session, member_id, row.card_id) if row.card_id in aging else ()
+            cards[row.card_id] = CardProgress(row.stamps, completed, row.last_stamp_day, bool(stamped), days)
         elif kind == "u":
             usage[counter, period] = int(amount)
         elif kind == "d":
@@ -206,6 +209,7 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
         ),
         "cards": card_views(session, program, member.id, now, card_rows),
         **challenge_views(session, program, member.id, now),
+        "streaks": streak_views(session, program, member.id, now),
     }
 
 

@@ -7,34 +7,18 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from loyalty.engine import EventFacts, MemberFacts, Program, ReferrerFacts, evaluate
-from loyalty.engine.challenges import Entry, completion_key, progress_of, window_key
 from loyalty.errors import NotFound
 from loyalty.models import Member
 from loyalty.services import backtest_cards, counters
+from loyalty.services.replayed_progress import ReplayedProgress
 
 
 @dataclass
-class _SimulatedCards:
-    """The simulated member's cards, from new, as the events stamp them."""
+class _SimulatedCards(ReplayedProgress):
+    """The simulated member's cards, challenges and streaks, from new, as the events advance them."""
 
     cards: dict = field(default_factory=dict)
     stamp_days: set = field(default_factory=set)
-    entries: dict = field(default_factory=dict)  # challenge id → [Entry]
-    completions: dict = field(default_factory=dict)  # challenge id → {completion key}
-
-    def challenge_progress(self, program: Program, facts: EventFacts) -> dict:
-        local = facts.occurred_at.astimezone(program.timezone)
-        return {c.id: progress_of(c, self.entries.get(c.id, ()), self.completions.get(c.id, set()), local)
-                for c in program.challenges if c.on == facts.type}
-
-    def advance(self, program: Program, facts: EventFacts, steps) -> None:
-        local = facts.occurred_at.astimezone(program.timezone)
-        for step in steps:
-            challenge = program.challenge(step.challenge_id)
-            self.entries.setdefault(challenge.id, []).append(
-                Entry(local.date(), window_key(challenge, local), step.amount, step.categories))
-            if step.completes:
-                self.completions.setdefault(challenge.id, set()).add(completion_key(challenge, local))
 
 
 def member_state(session: Session, member_id: str) -> dict:
@@ -70,10 +54,11 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
                              referrer=referrer_now, usage=dict(used[member_id]),
                              cards=backtest_cards.progress(program, cards, facts.type,
                                                            facts.occurred_at.astimezone(program.timezone).date()),
-                             challenges=cards.challenge_progress(program, facts))
+                             challenges=cards.challenge_progress(program, facts.type, facts.occurred_at),
+                             streaks=dict(cards.streaks))
         evaluation = evaluate(program, facts, member)
         backtest_cards.stamp(cards, evaluation.stamps, Counter())
-        cards.advance(program, facts, evaluation.steps)
+        cards.advance(program, facts.occurred_at, evaluation.steps, evaluation.streak_steps)
         for increment in evaluation.usage:
             if increment.member_id in used:
                 used[increment.member_id][(increment.counter_id, increment.period_key)] += increment.amount
@@ -84,5 +69,6 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
             "explanation": [line.as_dict() for line in evaluation.explanation],
             "card_explanation": list(evaluation.card_explanation),
             "challenge_explanation": list(evaluation.challenge_explanation),
+            "streak_explanation": list(evaluation.streak_explanation),
         })
     return results
