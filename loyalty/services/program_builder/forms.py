@@ -27,6 +27,7 @@ from .form_reader import (
     put,
     text_of,
 )
+from .progress_forms import badge_data, badge_fields, challenge_data, challenge_fields, streak_data, streak_fields
 from .rule_form import END_OF, rule_data, rule_fields
 
 
@@ -219,5 +220,8 @@ _FORMS = {
     "program": (_program_fields, _program_data),
     "transfers": (_transfers_fields, _transfers_data),
     "card": (_card_fields, _card_data),
+    "badge": (badge_fields, badge_data),
+    "challenge": (challenge_fields, challenge_data),
+    "streak": (streak_fields, streak_data),
 }
 KINDS = tuple(_FORMS)

@@ -1,0 +1,164 @@
+"""Badges, challenges and streaks built with the program builder's forms in headless Chromium.
+
+Screenshots go to tests/artifacts/admin/ (30-…): each form as a marketer fills it in.
+"""
+
+from tests.admin.test_program_builder_browser import open_builder
+
+THREE_KINDS = [{"sku": "latte", "category": "coffee", "quantity": 1, "unit_amount": 450},
+               {"sku": "sencha", "category": "tea", "quantity": 1, "unit_amount": 400},
+               {"sku": "croissant", "category": "pastry", "quantity": 1, "unit_amount": 350}]
+
+
+def apply(form) -> None:
+    form.get_by_role("button", name="Apply to the editor").click()
+
+
+def photograph_form(page, form, path) -> None:
+    """The whole form: the page is made tall enough for the builder's panel to hold it."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 1400})
+    form.screenshot(path=path)
+    page.set_viewport_size(size)
+
+
+def add_explorer_badge(page, artifacts) -> None:
+    add = page.locator("[data-testid=add-badge]")
+    add.locator("summary").click()
+    add.locator("[name=name]").fill("Explorer")
+    add.locator("[name=id]").fill("explorer")
+    add.locator("[name=image]").fill("https://example.com/badges/explorer.png")
+    add.locator("[name=description]").fill("Three kinds in a month")
+    photograph_form(page, add.locator("form"), artifacts / "30-builder-new-badge.png")
+    apply(add.locator("form"))
+    page.locator("[data-testid=builder-badges] li[data-badge=explorer]").wait_for()
+
+
+def test_a_badge_and_a_challenge_built_with_forms_read_in_words_publish_and_award(live_server, page, admin_key,
+                                                                                  api, artifacts):
+    open_builder(page, live_server, admin_key)
+    add_explorer_badge(page, artifacts)
+    assert "Explorer · not awarded by anything yet" in page.text_content(
+        "[data-testid=builder-badges] li[data-badge=explorer] summary")
+
+    add = page.locator("[data-testid=add-challenge]")
+    add.locator("summary").click()
+    form = add.locator("form")
+    form.locator("[name=name]").fill("Three kinds a month")
+    form.locator("[name=id]").fill("three-kinds")
+    form.locator("[name=goal]").select_option("distinct_categories")
+    assert form.locator("[name=goal_count]").is_hidden() and form.locator("[name=goal_amount]").is_hidden()
+    form.locator("[name=goal_categories]").fill("3")
+    form.locator("[name=within]").select_option("calendar_month")
+    assert form.locator("[name=within_days]").is_hidden(), "a calendar month needs no number of days"
+    form.locator("[name=award]").select_option("badge")
+    assert form.locator("[name=points]").is_hidden()
+    form.locator("[name=badge]").select_option("explorer")
+    photograph_form(page, form, artifacts / "31-builder-new-challenge.png")
+    apply(form)
+
+    summary = page.locator("[data-testid=builder-challenges] li[data-challenge=three-kinds] summary")
+    summary.wait_for()
+    assert summary.text_content().split() == (
+        "Three kinds a month · 3 distinct categories in a calendar month → Explorer badge").split()
+    assert "from Three kinds a month" in page.text_content(
+        "[data-testid=builder-badges] li[data-badge=explorer] summary")
+    changes = page.locator("[data-testid=changes] li")
+    changes.nth(1).wait_for()
+    assert changes.all_text_contents() == [
+        "New badge Explorer: Explorer, image https://example.com/badges/explorer.png",
+        "New challenge Three kinds a month: 3 distinct categories in a calendar month → Explorer badge"]
+    summary.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "32-builder-challenge-in-words.png")
+
+    page.click("#tab-yaml")
+    yaml = page.evaluate("window.rulesEditor.getValue()")
+    assert yaml.endswith("\nbadges:\n  - id: explorer\n    name: Explorer\n"
+                         "    image: https://example.com/badges/explorer.png\n    description: Three kinds in a month\n"
+                         "\nchallenges:\n  - id: three-kinds\n    name: Three kinds a month\n"
+                         "    goal: {distinct_categories: 3}\n    within: calendar_month\n"
+                         "    award: {badge: explorer}\n")
+    page.fill("#note", "a challenge: three kinds a month")
+    page.click("#publish")
+    page.wait_for_selector(".flash")
+    assert "Published version 2" in page.text_content(".flash")
+
+    member = api.enroll(external_id="browser-explorer")["id"]
+    bought = api.purchase(member, 1200, items=THREE_KINDS)
+    assert [badge["id"] for badge in bought["member"]["badges"]] == ["explorer"]
+    assert page.console_errors == []
+
+
+def test_a_challenge_is_changed_and_removed_and_its_errors_stand_beside_their_fields(live_server, page, admin_key,
+                                                                                   artifacts):
+    open_builder(page, live_server, admin_key)
+    add = page.locator("[data-testid=add-challenge]")
+    add.locator("summary").click()
+    form = add.locator("form")
+    form.locator("[name=name]").fill("Big spender")
+    form.locator("[name=id]").fill("big-spender")
+    form.locator("[name=goal]").select_option("amount")
+    form.locator("[name=within]").select_option("days")
+    form.locator("[name=within_days]").fill("30")
+    form.locator("[name=points]").fill("200")
+    apply(form)  # no amount yet
+    status = form.locator(".form-status.error")
+    status.wait_for()
+    assert "Amount, cents: required" in status.text_content()
+    amount = form.locator("[name=goal_amount]")
+    assert amount.get_attribute("aria-invalid") == "true"
+    beside = form.locator("#" + amount.get_attribute("aria-describedby"))
+    assert beside.text_content() == "required"
+    assert beside.evaluate("(note, field) => note.previousElementSibling === field", amount.element_handle())
+    assert "challenges:" not in page.evaluate("window.rulesEditor.getValue()")
+    amount.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "33-builder-challenge-error.png")
+
+    form.locator("[name=goal_amount]").fill("5000")
+    form.locator("[name=item_values]").fill("coffee, tea")
+    form.locator("[name=repeat]").check()
+    apply(form)
+    item = page.locator("[data-testid=builder-challenges] li[data-challenge=big-spender]")
+    item.locator("summary", has_text="$50.00 spent on coffee or tea within 30 days → 200 points, "
+                                     "again every 30 days at most").wait_for()
+
+    item.locator("summary").click()
+    item.locator("[name=goal_amount]").fill("7500")
+    apply(item.locator("form"))
+    item.locator("summary", has_text="$75.00 spent").wait_for()
+    assert ("goal: {amount: 7500}" in page.evaluate("window.rulesEditor.getValue()"))
+
+    item.get_by_role("button", name="Remove this challenge").click()
+    page.wait_for_selector("[data-testid=builder-challenges] li[data-challenge=big-spender]", state="detached")
+    assert "big-spender" not in page.evaluate("window.rulesEditor.getValue()")
+    assert [error for error in page.console_errors if "422" not in error] == []  # the refused form's answer
+
+
+def test_a_badge_still_awarded_cannot_go_and_the_forms_work_by_keyboard(live_server, page, admin_key, artifacts):
+    open_builder(page, live_server, admin_key)
+    add_explorer_badge(page, artifacts)
+    add = page.locator("[data-testid=add-challenge]")
+    add.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the form
+    add.locator("[name=name]").focus()
+    page.keyboard.type("Regular")
+    page.keyboard.press("Tab")
+    page.keyboard.type("regular")
+    add.locator("[name=goal_count]").focus()
+    page.keyboard.type("3")
+    add.locator("[name=award]").focus()
+    page.keyboard.press("ArrowDown")  # points → a badge
+    assert add.locator("[name=badge]").is_visible()
+    add.locator("[name=description]").focus()
+    page.keyboard.press("Enter")  # submits it, as any form
+    page.locator("[data-testid=builder-challenges] li[data-challenge=regular] summary",
+                 has_text="3 purchases in a calendar month → Explorer badge").wait_for()
+
+    badge = page.locator("[data-testid=builder-badges] li[data-badge=explorer]")
+    badge.locator("summary").click()
+    badge.get_by_role("button", name="Remove this badge").click()
+    status = badge.locator(".form-status.error")
+    status.wait_for()
+    assert "unknown badge 'explorer'" in status.text_content()
+    assert "id: explorer" in page.evaluate("window.rulesEditor.getValue()")
+    assert [error for error in page.console_errors if "422" not in error] == []  # the refused removal's answer
