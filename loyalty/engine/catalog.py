@@ -4,6 +4,7 @@ from .cards import STAMP_PERIODS
 from .challenges import GOALS
 from .conditions import OPERATORS
 from .periods import DAY_NAMES, PERIODS
+from .streaks import STREAK_PERIODS
 
 FIELD_DESCRIPTIONS = {
     "amount": ("money", "the purchase amount, in minor units (1000 is $10.00)"),
@@ -36,6 +37,10 @@ def catalog(program) -> dict:
                        for c in program.challenges],
         "challenge_keys": {"goal": list(GOALS), "within": [p for p in PERIODS if p != "member"] + ["days"],
                            "award": ["points", "badge"], "repeat": [False, True]},
+        "streaks": [{"id": s.id, "name": s.name, "on": s.on, "period": s.period, "length": s.length}
+                    for s in program.streaks],
+        "streak_keys": {"period": list(STREAK_PERIODS), "where": ["category", "sku"], "award": ["points", "badge"],
+                        "optional": ["description", "on", "where", "min_amount", "grace", "repeat"]},
         "card_keys": {
             "stamp": ["where", "min_amount", "per"],
             "stamp_per": list(STAMP_PERIODS),

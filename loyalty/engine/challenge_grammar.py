@@ -73,7 +73,7 @@ def _challenge(c: Checker, node, path: str, badge_ids: set[str] | None) -> Chall
     goal, target = _goal(c, keys["goal"], f"{path}.goal", on)
     per, days = _within(c, keys["within"], f"{path}.within")
     filters = item_filters(c, keys["where"], f"{path}.where") if "where" in keys else {}
-    points, badge_id = _award(c, keys["award"], f"{path}.award", badge_ids)
+    points, badge_id = read_award(c, keys["award"], f"{path}.award", badge_ids)
     repeat = c.boolean(keys["repeat"], f"{path}.repeat") if "repeat" in keys else False
     if "where" in keys and on != "purchase":
         c.error(keys["where"], f"{path}.where", "'where' picks a purchase's items; this challenge is on " + repr(on))
@@ -106,7 +106,7 @@ def _within(c: Checker, node, path: str):
     return c.choice(node, path, CALENDAR), None
 
 
-def _award(c: Checker, node, path: str, badge_ids: set[str] | None):
+def read_award(c: Checker, node, path: str, badge_ids: set[str] | None):
     keys = c.mapping(node, path, ("points", "badge"))
     if keys is None:
         return None, None

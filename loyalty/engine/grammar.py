@@ -14,10 +14,11 @@ from .errors import RuleError
 from .program import Program, Tier, TransferPolicy
 from .rewards import read_rewards
 from .rule_grammar import RULE_ID, read_expiry, read_rule
+from .streak_grammar import read_streaks
 from .transfers import read_transfers
 
 SECTIONS = ("program", "expiry", "lifecycle", "tiers", "caps", "rules", "rewards", "transfers", "cards", "badges",
-            "challenges")
+            "challenges", "streaks")
 CURRENCY = re.compile(r"[A-Z]{3}")
 DEFAULT_TIERS = (Tier("member", "Member", 0, Fraction(1), "1"),)
 
@@ -47,6 +48,7 @@ def build(
     unread = rewards is None or ("rewards" in sections and tier_rank is None)
     catalog = None if unread else {reward.id: reward for reward in rewards}
     cards, badges, challenges = read_progress(sections, catalog, declared_ids(rule_nodes))
+    streaks = _streaks(sections, badges, declared_ids(rule_nodes), cards, challenges)
     if errors:
         return None
     compiled = tuple(
@@ -76,7 +78,16 @@ def build(
         cards=cards,
         badges=badges,
         challenges=challenges,
+        streaks=streaks,
     )
+
+
+def _streaks(sections: dict, badges, rule_ids: set[str], cards, challenges) -> tuple | None:
+    if "streaks" not in sections:
+        return ()
+    badge_ids = None if badges is None else {badge.id for badge in badges}
+    taken = rule_ids | {card.id for card in cards or ()} | {c.id for c in challenges or ()}
+    return read_streaks(*sections["streaks"], badge_ids, taken)
 
 
 def _program(c: Checker, node) -> dict | None:

@@ -172,6 +172,7 @@ class Program:
     cards: tuple = ()
     badges: tuple = ()
     challenges: tuple = ()
+    streaks: tuple = ()
     by_action: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -185,7 +186,7 @@ class Program:
 
     @property
     def actions(self) -> frozenset[str]:
-        return frozenset(self.by_action) | {"purchase"} | {c.on for c in self.challenges}
+        return frozenset(self.by_action) | {"purchase"} | {c.on for c in self.challenges} | {s.on for s in self.streaks}
 
     @property
     def base_tier(self) -> Tier:
@@ -204,6 +205,9 @@ class Program:
 
     def challenge(self, challenge_id: str):
         return next((c for c in self.challenges if c.id == challenge_id), None)
+
+    def streak(self, streak_id: str):
+        return next((s for s in self.streaks if s.id == streak_id), None)
 
     def badge(self, badge_id: str):
         return next((b for b in self.badges if b.id == badge_id), None)

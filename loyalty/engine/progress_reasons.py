@@ -45,6 +45,37 @@ def _challenge_done(args: Mapping) -> str:
     return f"{args['challenge']} is already complete"
 
 
+_STREAK_UNITS = {"day": ("Day", "days", "Today"), "week": ("Week", "weeks", "This week"),
+                 "calendar_month": ("Month", "months", "This month")}
+
+
+def _streak_progress(args: Mapping) -> str:
+    return f"{_STREAK_UNITS[args['period']][0]} {args['n']} of {args['of']} in a row on {args['streak']}"
+
+
+def _streak_completed(args: Mapping) -> str:
+    gives = f"the {args['badge']} badge" if args.get("badge") else points(args["points"])
+    unit = _STREAK_UNITS[args["period"]][1]
+    return f"{args['streak']}: {args['n']} of {args['of']} {unit} in a row, complete, {gives}"
+
+
+def _streak_min_amount(args: Mapping) -> str:
+    return (f"A purchase of {money(args['amount'], args['currency'])} counts for no streak ({args['streak']},"
+            f" at least {money(args['min_amount'], args['currency'])})")
+
+
+STREAK_RENDERERS = {
+    "streak_progress": _streak_progress,
+    "streak_completed": _streak_completed,
+    "streak_counted": lambda args: f"{_STREAK_UNITS[args['period']][2]} already counts for {args['streak']}",
+    "streak_earlier": lambda args: (f"{_STREAK_UNITS[args['period']][2].split()[-1].capitalize()} is before the last"
+                                    f" one counted for {args['streak']}"),
+    "streak_done": lambda args: f"{args['streak']} is already complete",
+    "streak_min_amount": _streak_min_amount,
+}
+#: A streak's lines (``Evaluation.streak_explanation``).
+STREAK_CODES = frozenset(STREAK_RENDERERS)
+
 #: A stamp card's lines (``Evaluation.card_explanation``), apart from the earning rules'.
 CARD_CODES = frozenset({"stamp", "card_completed", "already_stamped", "stamp_min_amount", "no_matching_items"})
 PROGRESS_RENDERERS = {
@@ -57,6 +88,7 @@ PROGRESS_RENDERERS = {
     "challenge_done": _challenge_done,
     "challenge_no_new_category": lambda args: f"{_goal(args)}: no new category",
     "challenge_min_amount": lambda args: f"A purchase of $0.00 counts for no challenge ({args['challenge']})",
+    **STREAK_RENDERERS,
 }
 #: A challenge's lines (``Evaluation.challenge_explanation``).
 CHALLENGE_CODES = frozenset({"challenge_progress", "challenge_completed", "challenge_done",
