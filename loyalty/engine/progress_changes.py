@@ -1,4 +1,4 @@
-"""Stamp cards, badges and challenges in a marketer's words, and what a new program changes in them.
+"""Stamp cards, badges, challenges and streaks in a marketer's words, and what a new program changes in them.
 
 "Three kinds a month: 3 distinct categories in a calendar month → Explorer badge": the builder lists each
 one so, and ``progress_changes`` says a change with the same words ("Challenge Three kinds a month: … → …").
@@ -9,6 +9,7 @@ from .wording import money, points
 
 WITHIN_WORDS = {"day": "in a day", "week": "in a week", "calendar_month": "in a calendar month",
                 "calendar_year": "in a calendar year"}
+STREAK_UNITS = {"day": "day", "week": "week", "calendar_month": "month"}
 AGAIN_WORDS = {"day": "again every day", "week": "again every week", "calendar_month": "again every month",
                "calendar_year": "again every year"}
 
@@ -32,6 +33,25 @@ def challenge_words(challenge, program: Program) -> str:
     return said
 
 
+def streak_words(streak, program: Program) -> str:
+    """"a purchase with coffee every week, 3 weeks in a row (a gap of up to 1 week allowed) → 50 points"."""
+    unit = STREAK_UNITS[streak.period]
+    if streak.on == "purchase":
+        items = _named(streak.categories, streak.skus)
+        what = "a purchase" + (f" with {items}" if items else "")
+        if streak.min_amount > 1:
+            what += f" of at least {money(streak.min_amount, program.currency)}"
+    else:
+        what = streak.on
+    said = f"{what} every {unit}, {streak.length} {unit}s in a row"
+    if streak.grace:
+        said += f" (a gap of up to {streak.grace} {unit if streak.grace == 1 else unit + 's'} allowed)"
+    said += f" → {award_words(streak.points, streak.badge_id, program)}"
+    if streak.repeat:
+        said += f", again for every {streak.length} {unit}s more"
+    return said
+
+
 def award_words(points_given: int | None, badge_id: str | None, program: Program) -> str:
     if badge_id is not None:
         badge = program.badge(badge_id)
@@ -41,7 +61,7 @@ def award_words(points_given: int | None, badge_id: str | None, program: Program
 
 def badge_words(badge, program: Program) -> str:
     """Where members earn it: "from Three kinds a month", or "not awarded yet"."""
-    sources = [challenge.name for challenge in program.challenges if challenge.badge_id == badge.id]
+    sources = [item.name for item in (*program.challenges, *program.streaks) if item.badge_id == badge.id]
     return f"from {', '.join(sources)}" if sources else "not awarded by anything yet"
 
 
@@ -62,10 +82,11 @@ def card_words(card, program: Program) -> str:
 
 
 def progress_changes(old: Program, new: Program) -> list[str]:
-    """Stamp cards, badges and challenges added, changed (in words) or removed."""
+    """Stamp cards, badges, challenges and streaks added, changed (in words) or removed."""
     return (_changes("stamp card", old.cards, new.cards, card_words, old, new)
             + _changes("badge", old.badges, new.badges, _badge_text, old, new)
-            + _changes("challenge", old.challenges, new.challenges, challenge_words, old, new))
+            + _changes("challenge", old.challenges, new.challenges, challenge_words, old, new)
+            + _changes("streak", old.streaks, new.streaks, streak_words, old, new))
 
 
 def _badge_text(badge, program: Program) -> str:

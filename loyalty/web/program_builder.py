@@ -12,7 +12,7 @@ from loyalty.engine.catalog import catalog
 from loyalty.engine.conditions import EVENT_FIELDS, OPERATORS
 from loyalty.engine.periods import DAY_NAMES
 from loyalty.engine.program_changes import award_words, when_words
-from loyalty.engine.progress_changes import badge_words, challenge_words
+from loyalty.engine.progress_changes import badge_words, challenge_words, streak_words
 from loyalty.engine.wording import money
 from loyalty.errors import LoyaltyError, RulesRejected
 from loyalty.extensions import db
@@ -105,5 +105,5 @@ def _progress_words(program) -> dict[str, dict[str, str]]:
     if program is None:
         return {"challenges": {}, "streaks": {}, "badges": {}}
     return {"challenges": {item.id: challenge_words(item, program) for item in program.challenges},
-            "streaks": {},
+            "streaks": {item.id: streak_words(item, program) for item in program.streaks},
             "badges": {item.id: badge_words(item, program) for item in program.badges}}

@@ -3,6 +3,7 @@
 Screenshots go to tests/artifacts/admin/ (30-…): each form as a marketer fills it in.
 """
 
+from loyalty.engine import load_program
 from tests.admin.test_program_builder_browser import open_builder
 
 THREE_KINDS = [{"sku": "latte", "category": "coffee", "quantity": 1, "unit_amount": 450},
@@ -162,3 +163,48 @@ def test_a_badge_still_awarded_cannot_go_and_the_forms_work_by_keyboard(live_ser
     assert "unknown badge 'explorer'" in status.text_content()
     assert "id: explorer" in page.evaluate("window.rulesEditor.getValue()")
     assert [error for error in page.console_errors if "422" not in error] == []  # the refused removal's answer
+
+
+def test_a_streak_built_with_its_form_reads_in_words_and_publishes(live_server, page, admin_key, admin_api,
+                                                                     artifacts):
+    open_builder(page, live_server, admin_key)
+    add = page.locator("[data-testid=add-streak]")
+    add.locator("summary").click()
+    form = add.locator("form")
+    form.locator("[name=name]").fill("Weekly regular")
+    form.locator("[name=id]").fill("weekly-regular")
+    form.locator("[name=description]").fill("A coffee every week, three weeks in a row")
+    form.locator("[name=period]").select_option("week")
+    form.locator("[name=length]").fill("3")
+    form.locator("[name=grace]").fill("1")
+    form.locator("[name=item_values]").fill("coffee")
+    form.locator("[name=min_amount]").fill("250")
+    form.locator("[name=points]").fill("50")
+    form.locator("[name=repeat]").check()
+    photograph_form(page, form, artifacts / "34-builder-new-streak.png")
+    apply(form)
+
+    summary = page.locator("[data-testid=builder-streaks] li[data-streak=weekly-regular] summary")
+    summary.wait_for()
+    words = ("Weekly regular · a purchase with coffee of at least $2.50 every week, 3 weeks in a row "
+             "(a gap of up to 1 week allowed) → 50 points, again for every 3 weeks more")
+    assert summary.text_content().split() == words.split()
+    changes = page.locator("[data-testid=changes] li")
+    changes.first.wait_for()
+    assert changes.all_text_contents() == ["New streak " + words.replace(" · ", ": ", 1)]
+    summary.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "35-builder-streak-in-words.png")
+
+    page.click("#tab-yaml")
+    assert page.evaluate("window.rulesEditor.getValue()").endswith(
+        "\nstreaks:\n  - id: weekly-regular\n    name: Weekly regular\n"
+        "    description: A coffee every week, three weeks in a row\n    where: {category: coffee}\n"
+        "    min_amount: 250\n    period: week\n    length: 3\n    grace: 1\n    award: {points: 50}\n"
+        "    repeat: true\n")
+    page.fill("#note", "a weekly streak")
+    page.click("#publish")
+    page.wait_for_selector(".flash")
+    assert "Published version 2" in page.text_content(".flash")
+    published = load_program(admin_api.get("/v1/rules").get_json()["yaml"]).streak("weekly-regular")
+    assert (published.length, published.grace, published.min_amount, published.points) == (3, 1, 250, 50)
+    assert page.console_errors == []

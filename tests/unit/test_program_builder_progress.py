@@ -1,4 +1,4 @@
-"""Badges and challenges through the program builder's forms: built, changed and removed in the YAML text,
+"""Badges, challenges and streaks through the program builder's forms: built, changed and removed in the YAML text,
 comments kept, said in words, and what is wrong said beside the field it concerns."""
 
 import pytest
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from loyalty.engine import load_program
 from loyalty.engine.program_changes import program_changes
-from loyalty.engine.progress_changes import badge_words, challenge_words
+from loyalty.engine.progress_changes import badge_words, challenge_words, streak_words
 from loyalty.errors import RulesRejected
 from loyalty.services.program_builder import FormInvalid, apply_form, errors_beside_fields, outline, remove_item
 from loyalty.services.program_builder import forms as program_forms
@@ -101,7 +101,7 @@ def test_challenges_and_badges_are_said_in_words_in_the_list_and_in_the_changes(
         "€50.00 spent on coffee or tea within 30 days → 200 points, again every 30 days at most",
         "review 3 times in a calendar year → Critic badge"]
     assert [badge_words(badge, program) for badge in program.badges] == [
-        "from Three kinds a month", "from Three reviews a year"]
+        "from Three kinds a month, Every month", "from Three reviews a year, Daily critic"]
     big = dict(outline(EVERY)["challenges"])["big-spender"]
     edited = apply_form(EVERY, "challenges", "big-spender", {**big, "goal_amount": "7500", "repeat": ""})
     assert program_changes(program, load_program(edited)) == [
@@ -110,6 +110,66 @@ def test_challenges_and_badges_are_said_in_words_in_the_list_and_in_the_changes(
     gone = remove_item(EVERY, "challenges", "critic-of-the-year")
     assert program_changes(program, load_program(gone)) == [
         "Challenge Three reviews a year removed (review 3 times in a calendar year → Critic badge)"]
+
+
+WEEKLY = {"id": "weekly-regular", "name": "Weekly regular",
+          "description": "A purchase every week, three weeks in a row", "item_by": "category",
+          "item_values": "coffee", "period": "week", "length": "3", "grace": "1",
+          "award": "points", "points": "50", "repeat": "1"}
+
+
+def test_a_streak_is_built_changed_and_removed_by_its_form():
+    built = apply_form(DEMO, "streaks", "", {**program_forms.fields("streak", {}), **WEEKLY})
+    assert changed_lines(DEMO, built) == [
+        "+", "+streaks:", "+  - id: weekly-regular", "+    name: Weekly regular",
+        "+    description: A purchase every week, three weeks in a row", "+    where: {category: coffee}",
+        "+    period: week", "+    length: 3", "+    grace: 1", "+    award: {points: 50}", "+    repeat: true"]
+    streak = load_program(built).streak("weekly-regular")
+    assert (streak.on, streak.categories, streak.period, streak.length, streak.grace, streak.points,
+            streak.repeat, streak.min_amount) == ("purchase", frozenset({"coffee"}), "week", 3, 1, 50, True, 1)
+    assert remove_item(built, "streaks", "weekly-regular") == DEMO
+
+    weekly = dict(outline(EVERY)["streaks"])["weekly-regular"]
+    assert (weekly["min_amount"], weekly["grace"], weekly["item_values"], weekly["repeat"]) == ("250", "1", "coffee",
+                                                                                               True)
+    edited = apply_form(EVERY, "streaks", "weekly-regular", {**weekly, "grace": "2", "length": "4"})
+    assert changed_lines(EVERY, edited) == ["-    length: 3", "-    grace: 1                  # one week off",
+                                            "+    length: 4", "+    grace: 2                  # one week off"]
+    critic = dict(outline(EVERY)["streaks"])["daily-critic"]
+    badge = apply_form(EVERY, "streaks", "daily-critic", {**critic, "badge": "explorer"})
+    assert changed_lines(EVERY, badge) == [
+        "-  - {id: daily-critic, name: Daily critic, on: review, period: day, length: 7, award: {badge: critic}}",
+        "+  - {id: daily-critic, name: Daily critic, on: review, period: day, length: 7, award: {badge: explorer}}"]
+
+
+def test_what_a_streak_form_cannot_take_is_said_beside_its_field():
+    blank = program_forms.fields("streak", {})
+    with pytest.raises(FormInvalid) as invalid:
+        apply_form(DEMO, "streaks", "", {**blank, **WEEKLY, "length": "1", "period": "fortnight", "grace": "-1"})
+    assert invalid.value.details["fields"] == {"period": ["one of day, week, calendar_month"],
+                                               "length": ["must be 2 or more"], "grace": ["must be 0 or more"]}
+    with pytest.raises(RulesRejected) as rejected:
+        apply_form(DEMO, "streaks", "", {**blank, **WEEKLY, "on": "review"})
+    beside, rest = errors_beside_fields(DEMO, "streaks", "", rejected.value.details["errors"])
+    assert (beside, rest) == ({"item_values": ["'where' is for purchases; this streak is on 'review'"]}, [])
+
+
+def test_streaks_are_said_in_words_in_the_list_and_in_the_changes():
+    program = load_program(EVERY)
+    assert [streak_words(streak, program) for streak in program.streaks] == [
+        "a purchase with coffee of at least €2.50 every week, 3 weeks in a row (a gap of up to 1 week allowed) "
+        "→ 50 points, again for every 3 weeks more",
+        "review every day, 7 days in a row → Critic badge",
+        "a purchase every month, 6 months in a row → Explorer badge"]
+    monthly = dict(outline(EVERY)["streaks"])["monthly"]
+    edited = apply_form(EVERY, "streaks", "monthly", {**monthly, "length": "12", "award": "points", "points": "500"})
+    assert program_changes(program, load_program(edited)) == [
+        "Streak Every month: a purchase every month, 6 months in a row → Explorer badge → "
+        "a purchase every month, 12 months in a row → 500 points"]
+    added = apply_form(DEMO, "streaks", "", {**program_forms.fields("streak", {}), **WEEKLY})
+    assert program_changes(load_program(DEMO), load_program(added)) == [
+        "New streak Weekly regular: a purchase with coffee every week, 3 weeks in a row (a gap of up to 1 week "
+        "allowed) → 50 points, again for every 3 weeks more"]
 
 
 # Generated programs --------------------------------------------------------------------------------------
@@ -136,31 +196,65 @@ def challenges(draw, challenge_id: str, badge_ids: list[str]) -> dict:
     return challenge
 
 
+@st.composite
+def streaks(draw, streak_id: str, badge_ids: list[str]) -> dict:
+    on = draw(st.sampled_from(["purchase", "review", None]))
+    streak = {"id": streak_id, "name": draw(WORDS)}
+    if draw(st.booleans()):
+        streak["description"] = draw(WORDS)
+    if on:
+        streak["on"] = on
+    if on != "review" and draw(st.booleans()):
+        values = draw(st.lists(IDS, min_size=1, max_size=3, unique=True))
+        streak["where"] = {draw(st.sampled_from(["category", "sku"])): values[0] if len(values) == 1 else values}
+    if on != "review" and draw(st.booleans()):
+        streak["min_amount"] = draw(st.integers(1, 99999))
+    streak["period"] = draw(st.sampled_from(["day", "week", "calendar_month"]))
+    streak["length"] = draw(st.integers(2, 52))
+    if draw(st.booleans()):
+        streak["grace"] = draw(st.integers(0, 3))
+    streak["award"] = {"badge": draw(st.sampled_from(badge_ids))} if badge_ids and draw(st.booleans()) \
+        else {"points": draw(st.integers(1, 5000))}
+    if draw(st.booleans()):
+        streak["repeat"] = True
+    return streak
+
+
 PROGRAM = "program: {name: Generated, currency: USD, timezone: America/New_York}\n\n"
+
+
+def section(name: str, items) -> str:
+    return f"{name}:\n" + "\n".join(yaml_of(item) for item in items) + "\n" if items else ""
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(IDS, min_size=1, max_size=6, unique=True).flatmap(
     lambda ids: st.tuples(st.just(ids[:len(ids) // 2]),
-                          st.tuples(*[challenges("c-" + i, ids[:len(ids) // 2]) for i in ids]))), st.data())
-def test_generated_badges_and_challenges_round_trip_through_their_forms(generated, data):
-    badge_ids, made = generated
+                          st.tuples(*[challenges("c-" + i, ids[:len(ids) // 2]) for i in ids]),
+                          st.tuples(*[streaks("s-" + i, ids[:len(ids) // 2]) for i in ids[:3]]))), st.data())
+def test_generated_badges_challenges_and_streaks_round_trip_through_their_forms(generated, data):
+    badge_ids, made, runs = generated
     badges = [{"id": badge_id, "name": badge_id.title()} for badge_id in badge_ids]
-    text = PROGRAM + ("badges:\n" + "\n".join(yaml_of(badge) for badge in badges) + "\n" if badges else "") + \
-        "challenges:\n" + "\n".join(yaml_of(challenge) for challenge in made) + "\n# the end\n"
+    text = PROGRAM + section("badges", badges) + section("challenges", made) + section("streaks", runs) + "# the end\n"
     load_program(text)  # a valid program to start from
-    for section, kind, items in (("badges", "badge", badges), ("challenges", "challenge", made)):
+    for name, kind, items in (("badges", "badge", badges), ("challenges", "challenge", made),
+                              ("streaks", "streak", runs)):
         for item in items:
             fields = program_forms.fields(kind, item)
             assert program_forms.data(kind, fields) == item
-            assert apply_form(text, section, item["id"], fields) == text
+            assert apply_form(text, name, item["id"], fields) == text
 
     changed = data.draw(st.sampled_from(made))
     fields = {**program_forms.fields("challenge", changed), "within": "days", "within_days": "12"}
     edited = apply_form(text, "challenges", changed["id"], fields)
-    assert load_program(edited).challenge(changed["id"]).days == 12
-    assert all(f"  # about {item['id']}" in edited for item in [*made, *badges])
+    run = data.draw(st.sampled_from(runs))
+    edited = apply_form(edited, "streaks", run["id"], {**program_forms.fields("streak", run), "grace": "5"})
+    program = load_program(edited)
+    assert (program.challenge(changed["id"]).days, program.streak(run["id"]).grace) == (12, 5)
+    assert all(f"  # about {item['id']}" in edited for item in [*made, *badges, *runs])
     assert edited.endswith("\n# the end\n")
-    for other in made:
-        if other is not changed:
-            assert program_forms.data("challenge", dict(outline(edited)["challenges"])[other["id"]]) == other
+    forms_now = outline(edited)
+    for kind, items, touched in (("challenge", made, changed), ("streak", runs, run)):
+        for other in items:
+            if other is not touched:
+                assert program_forms.data(kind, dict(forms_now[kind + "s"])[other["id"]]) == other

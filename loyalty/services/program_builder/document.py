@@ -48,6 +48,8 @@ SECTIONS = {
     "program": ("program", ("program",), False),
     "transfers": ("transfers", ("transfers",), False),
 }
+#: The form field showing a YAML key, where their names differ.
+ERROR_FIELDS = {"where": "item_values"}
 ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward", "cards": "stamp card",
               "badges": "badge", "challenges": "challenge", "streaks": "streak"}
 
@@ -143,7 +145,8 @@ def errors_beside_fields(text: str, section: str, key: str, errors: list[dict]) 
     for error in errors:
         error_path = str(error.get("path") or "")
         steps = error_path[len(where):].lstrip(".").split(".") if error_path.startswith(where) else []
-        name = next((step.split("[")[0] for step in reversed(steps) if step.split("[")[0] in names), None)
+        keys = [ERROR_FIELDS.get(step.split("[")[0], step.split("[")[0]) for step in reversed(steps)]
+        name = next((key for key in keys if key in names), None)
         if name is None:
             rest.append(error)
         else:

@@ -8,6 +8,8 @@ and the choice says which one counts.
 from loyalty.engine.challenge_grammar import BADGE_KEYS, CALENDAR
 from loyalty.engine.challenge_grammar import KEYS as CHALLENGE_KEYS
 from loyalty.engine.challenges import GOALS
+from loyalty.engine.streak_grammar import KEYS as STREAK_KEYS
+from loyalty.engine.streaks import STREAK_PERIODS
 
 from .form_reader import FormReader, item_filter_data, item_filter_fields, ordered, put, text_of
 
@@ -17,9 +19,6 @@ ID_WORDS = "letters, digits, - and _, e.g. {}"
 WITHIN = CALENDAR + ("days",)
 GOAL_FIELDS = {"count": "goal_count", "amount": "goal_amount", "distinct_categories": "goal_categories"}
 AWARDS = ("points", "badge")
-STREAK_KEYS = ("id", "name", "description", "on", "where", "min_amount", "period", "length", "grace", "award",
-               "repeat")
-STREAK_PERIODS = ("day", "week", "calendar_month")
 
 
 def badge_fields(badge: dict) -> dict:
