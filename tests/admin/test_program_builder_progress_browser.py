@@ -4,6 +4,7 @@ Screenshots go to tests/artifacts/admin/ (30-…): each form as a marketer fills
 """
 
 from loyalty.engine import load_program
+from tests.admin.test_admin_tour import serious_problems
 from tests.admin.test_program_builder_browser import open_builder
 
 THREE_KINDS = [{"sku": "latte", "category": "coffee", "quantity": 1, "unit_amount": 450},
@@ -208,3 +209,21 @@ def test_a_streak_built_with_its_form_reads_in_words_and_publishes(live_server, 
     published = load_program(admin_api.get("/v1/rules").get_json()["yaml"]).streak("weekly-regular")
     assert (published.length, published.grace, published.min_amount, published.points) == (3, 1, 250, 50)
     assert page.console_errors == []
+
+
+def test_the_forms_open_with_their_errors_have_no_serious_accessibility_problem(live_server, chromium, admin_key):
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, bypass_csp=True)  # for axe-core
+    page = context.new_page()
+    try:
+        open_builder(page, live_server, admin_key)
+        for item in ("challenge", "streak", "badge"):
+            add = page.locator(f"[data-testid=add-{item}]")
+            add.locator("summary").click()
+            add.locator("[name=name]").fill("Something")
+            add.locator("[name=id]").fill("not an id")
+            apply(add.locator("form"))
+            add.locator(".field-error").first.wait_for()
+        assert page.locator("[data-testid=builder-challenges] [aria-invalid=true]").count() >= 2
+        assert serious_problems(page) == []
+    finally:
+        context.close()
