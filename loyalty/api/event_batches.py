@@ -15,6 +15,7 @@ from loyalty.api.events import (
     ChallengeExplanationSchema,
     EventSummarySchema,
     ExplanationSchema,
+    StreakExplanationSchema,
 )
 from loyalty.api.idempotent import write
 from loyalty.api.schemas import ErrorDetailSchema, StrictSchema
@@ -46,6 +47,7 @@ class BatchEventResultSchema(ma.Schema):
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
     challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
+    streak_explanation = ma.fields.List(ma.fields.Nested(StreakExplanationSchema))
     error = ma.fields.Nested(ErrorDetailSchema)
 
 
@@ -76,7 +78,8 @@ def _batch_result(result: event_batch.BatchResult) -> dict:
     return {"index": result.index, "status": result.status, "event": outcome.event,
             "awarded": evaluation.awards, "explanation": evaluation.explanation,
             "card_explanation": evaluation.card_explanation,
-            "challenge_explanation": evaluation.challenge_explanation}
+            "challenge_explanation": evaluation.challenge_explanation,
+            "streak_explanation": evaluation.streak_explanation}
 
 
 @blp.route("/batch")

@@ -120,6 +120,16 @@ class ChallengeExplanationSchema(ma.Schema):
     reason = ma.fields.String(metadata={"description": "2 of 3 categories this month."})
 
 
+class StreakExplanationSchema(ma.Schema):
+    streak_id = ma.fields.String(attribute="rule_id")
+    matched = ma.fields.Boolean(metadata={"description": "The event counted a new period for the streak."})
+    current = ma.fields.Function(lambda line: line.args.get("n"), allow_none=True)
+    of = ma.fields.Function(lambda line: line.args.get("of"), allow_none=True)
+    completed = ma.fields.Function(lambda line: line.code == "streak_completed")
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "Week 2 of 3 in a row on Weekly regular."})
+
+
 class EventSummarySchema(ma.Schema):
     id = ma.fields.String()
     type = ma.fields.String()
@@ -139,6 +149,8 @@ class EventResultSchema(ma.Schema):
         "description": "What the purchase did to each stamp card its items concern."})
     challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema), metadata={
         "description": "What the event did to each challenge listening to it."})
+    streak_explanation = ma.fields.List(ma.fields.Nested(StreakExplanationSchema), metadata={
+        "description": "What the event did to each streak listening to it."})
     member = ma.fields.Nested(MemberSchema)
 
 
@@ -147,6 +159,7 @@ class PreviewSchema(ma.Schema):
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
     challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
+    streak_explanation = ma.fields.List(ma.fields.Nested(StreakExplanationSchema))
 
 
 class EventDetailSchema(EventSummarySchema):
@@ -194,6 +207,7 @@ class EventCollection(MethodView):
                 "explanation": outcome.evaluation.explanation,
                 "card_explanation": outcome.evaluation.card_explanation,
                 "challenge_explanation": outcome.evaluation.challenge_explanation,
+                "streak_explanation": outcome.evaluation.streak_explanation,
                 "member": member_view(context.session(), rules.program, outcome.member, now, outcome.expiring_soon),
             }
 
@@ -211,7 +225,8 @@ class EventPreview(MethodView):
         evaluation = accrual.preview_event(context.session(), context.rules(), data, clock.now())
         return {"awarded": evaluation.awards, "explanation": evaluation.explanation,
                 "card_explanation": evaluation.card_explanation,
-                "challenge_explanation": evaluation.challenge_explanation}
+                "challenge_explanation": evaluation.challenge_explanation,
+                "streak_explanation": evaluation.streak_explanation}
 
 
 @blp.route("/<event_id>")

@@ -11,7 +11,15 @@ import marshmallow as ma
 
 from loyalty import clock
 from loyalty.api.fields import Timestamp
-from loyalty.api.schemas import BadgeSchema, ChallengeSchema, ExpiringSchema, PointsSchema, TierSchema, page_schema
+from loyalty.api.schemas import (
+    BadgeSchema,
+    ChallengeSchema,
+    ExpiringSchema,
+    PointsSchema,
+    StreakSchema,
+    TierSchema,
+    page_schema,
+)
 from loyalty.engine.rewards import REWARD_TYPES
 from loyalty.models.redemption import REDEMPTION_STATUSES
 from loyalty.services import redemptions
@@ -143,6 +151,8 @@ class MeSchema(ma.Schema):
         "description": "The program's stamp cards: stamps on the current card, of how many, cards completed."})
     challenges = ma.fields.List(ma.fields.Nested(ChallengeSchema), metadata={
         "description": "The program's challenges: progress in the current window, of how much, completions."})
+    streaks = ma.fields.List(ma.fields.Nested(StreakSchema), metadata={
+        "description": "The program's streaks: periods in a row, of how many, and the deadline of the next."})
     badges = ma.fields.List(ma.fields.Nested(BadgeSchema), metadata={"description": "Badges the member earned."})
     rewards = ma.fields.List(ma.fields.Nested(MyRewardSchema), metadata={
         "description": "With include=rewards: the catalog with eligible and ineligible_reason."})

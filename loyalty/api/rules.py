@@ -14,6 +14,7 @@ from loyalty.api.events import (
     ChallengeExplanationSchema,
     EventInSchema,
     ExplanationSchema,
+    StreakExplanationSchema,
 )
 from loyalty.api.fields import Timestamp
 from loyalty.api.idempotent import write
@@ -117,6 +118,7 @@ class SimulatedResultSchema(ma.Schema):
     explanation = ma.fields.List(ma.fields.Nested(ExplanationSchema))
     card_explanation = ma.fields.List(ma.fields.Nested(CardExplanationSchema))
     challenge_explanation = ma.fields.List(ma.fields.Nested(ChallengeExplanationSchema))
+    streak_explanation = ma.fields.List(ma.fields.Nested(StreakExplanationSchema))
 
 
 class SimulateResultSchema(ma.Schema):

@@ -82,6 +82,25 @@ class ChallengeSchema(ma.Schema):
     badge_id = ma.fields.String(allow_none=True)
 
 
+class StreakSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    period = ma.fields.String(metadata={"description": "day, week or calendar_month"})
+    length = ma.fields.Integer(metadata={"description": "Consecutive periods that complete the streak."})
+    current = ma.fields.Integer(metadata={"description": "Periods in a row toward the next completion: 2 of 3 "
+                                                         "weeks; 0 once the deadline has passed."})
+    best = ma.fields.Integer(metadata={"description": "The longest run of periods in a row the member had."})
+    completed = ma.fields.Integer(metadata={"description": "How many times the member completed it."})
+    grace = ma.fields.Integer(metadata={"description": "Missed periods tolerated without breaking it."})
+    points = ma.fields.Integer(allow_none=True)
+    badge_id = ma.fields.String(allow_none=True)
+    counted_through = ma.fields.Date(allow_none=True, metadata={
+        "description": "The first day of the last period counted; null when no streak is going."})
+    ends_after = ma.fields.Date(allow_none=True, metadata={
+        "description": "The last day a qualifying event keeps the streak going; null when none is going."})
+
+
 class BadgeSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
@@ -110,6 +129,7 @@ class MemberSchema(ma.Schema):
     cards = ma.fields.List(ma.fields.Nested(CardSchema), metadata={"description": "The program's stamp cards."})
     challenges = ma.fields.List(ma.fields.Nested(ChallengeSchema),
                                 metadata={"description": "The program's challenges."})
+    streaks = ma.fields.List(ma.fields.Nested(StreakSchema), metadata={"description": "The program's streaks."})
     badges = ma.fields.List(ma.fields.Nested(BadgeSchema), metadata={"description": "Badges the member earned."})
 
 

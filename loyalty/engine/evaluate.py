@@ -11,6 +11,7 @@ from .explanation import Explanation
 from .facts import EventFacts, MemberFacts
 from .periods import EventClock, add_on_wall_clock
 from .program import FixedAward, Program, Rule
+from .streaks import StreakStep, advance_streaks
 
 ONE = Fraction(1)
 
@@ -47,6 +48,8 @@ class Evaluation:
     card_explanation: tuple[Explanation, ...] = ()
     steps: tuple[ChallengeStep, ...] = ()
     challenge_explanation: tuple[Explanation, ...] = ()
+    streak_steps: tuple[StreakStep, ...] = ()
+    streak_explanation: tuple[Explanation, ...] = ()
 
 
 _NOTHING = Evaluation((), (), ())
@@ -56,7 +59,8 @@ def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evalua
     rules = program.by_action.get(event.type)
     cards = program.cards if event.type == "purchase" else ()
     challenges = [c for c in program.challenges if c.on == event.type] if program.challenges else ()
-    if not rules and not cards and not challenges:
+    streaks = [s for s in program.streaks if s.on == event.type] if program.streaks else ()
+    if not rules and not cards and not challenges and not streaks:
         return _NOTHING
     run = _Run(program, event, member)
     for rule in rules or ():
@@ -66,7 +70,8 @@ def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evalua
             run.refer(rule)
     stamps, card_lines = stamp_cards(cards, event, member.cards, run.clock.local.date())
     steps, challenge_lines = advance_challenges(challenges, event, member.challenges, run.clock)
-    for done in (*stamps, *steps):
+    streak_steps, streak_lines = advance_streaks(streaks, event, member.streaks, run.clock.local.date())
+    for done in (*stamps, *steps, *streak_steps):
         if done.completes and done.points:
             run.bonus(done[0], done.points)
     return Evaluation(
@@ -77,6 +82,8 @@ def evaluate(program: Program, event: EventFacts, member: MemberFacts) -> Evalua
         card_lines,
         steps,
         challenge_lines,
+        streak_steps,
+        streak_lines,
     )
 
 
@@ -231,7 +238,7 @@ class _Run:
         )
 
     def bonus(self, source_id: str, points: int) -> None:
-        """Points a completed card or challenge gives: neither spend-based nor tier-qualifying."""
+        """Points a completed card, challenge or streak gives: neither spend-based nor tier-qualifying."""
         expiry = self.program.expiry
         self.awards.append(Award(source_id, self.member.member_id, points, "active", self.clock.occurred_at,
                                  expiry and expiry.expires_at(self.clock.local), False, False))

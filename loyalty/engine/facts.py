@@ -51,3 +51,5 @@ class MemberFacts:
     cards: Mapping = field(default_factory=lambda: _EMPTY)
     #: challenge id → ChallengeProgress in its window before the event
     challenges: Mapping = field(default_factory=lambda: _EMPTY)
+    #: streak id → StreakState before the event (a streak not there has none)
+    streaks: Mapping = field(default_factory=lambda: _EMPTY)

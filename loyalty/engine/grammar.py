@@ -49,6 +49,8 @@ def build(
     catalog = None if unread else {reward.id: reward for reward in rewards}
     cards, badges, challenges = read_progress(sections, catalog, declared_ids(rule_nodes))
     streaks = _streaks(sections, badges, declared_ids(rule_nodes), cards, challenges)
+    if tiers and "tiers" in sections:
+        _check_tier_badges(*sections["tiers"], tiers[0], badges)
     if errors:
         return None
     compiled = tuple(
@@ -88,6 +90,20 @@ def _streaks(sections: dict, badges, rule_ids: set[str], cards, challenges) -> t
     badge_ids = None if badges is None else {badge.id for badge in badges}
     taken = rule_ids | {card.id for card in cards or ()} | {c.id for c in challenges or ()}
     return read_streaks(*sections["streaks"], badge_ids, taken)
+
+
+def _check_tier_badges(c: Checker, node, tiers, badges) -> None:
+    """A tier's badge is a declared one, and not on the first tier (every member starts there)."""
+    levels = _value(node, "levels").value
+    badge_ids = None if badges is None else {badge.id for badge in badges}
+    for i, tier in enumerate(tiers):
+        if tier.badge_id is None:
+            continue
+        at, path = _value(levels[i], "badge"), f"tiers.levels[{i}].badge"
+        if i == 0:
+            c.error(at, path, "every member starts in the first tier: put the badge on a tier members reach")
+        elif badge_ids is not None and tier.badge_id not in badge_ids:
+            c.error(at, path, f"unknown badge '{tier.badge_id}'{suggestion(tier.badge_id, badge_ids)}")
 
 
 def _program(c: Checker, node) -> dict | None:
@@ -208,7 +224,7 @@ def _tier(c: Checker, node, path: str) -> Tier | None:
     keys = c.mapping(
         node,
         path,
-        ("id", "name", "qualifying_points", "multiplier"),
+        ("id", "name", "qualifying_points", "multiplier", "badge"),
         required=("id", "qualifying_points"),
     )
     if keys is None or "id" not in keys or "qualifying_points" not in keys:
@@ -219,9 +235,10 @@ def _tier(c: Checker, node, path: str) -> Tier | None:
     multiplier = (
         c.number(keys["multiplier"], f"{path}.multiplier") if "multiplier" in keys else (1, "1")
     )
-    if None in (tier_id, name, points, multiplier):
+    badge_id = c.text(keys["badge"], f"{path}.badge") if "badge" in keys else None
+    if None in (tier_id, name, points, multiplier) or ("badge" in keys and badge_id is None):
         return None
-    return Tier(tier_id, name, points, Fraction(multiplier[0]), multiplier[1])
+    return Tier(tier_id, name, points, Fraction(multiplier[0]), multiplier[1], badge_id)
 
 
 def _unique_rules(read: list, rule_nodes: list) -> dict:

@@ -18,6 +18,8 @@ class Tier:
     qualifying_points: int
     multiplier: Fraction
     multiplier_text: str = field(default="1", compare=False)
+    #: A badge reaching this tier gives, once ever.
+    badge_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,8 +68,9 @@ class StreakState:
 
 
 class StreakStep(NamedTuple):
-    """One period an event counts for a streak; ``before``: the state it replaces (a refund of the
-    period's only event restores it)."""
+    """What an event does to a streak. ``gives``: it counts a new period (else the period already
+    counts, and the event is kept in case a refund takes the first one back); ``before``: the state it
+    replaces (a refund of the period's only event restores it)."""
 
     streak_id: str
     period: date
@@ -80,6 +81,7 @@ class StreakStep(NamedTuple):
     badge_id: str | None
     before: StreakState
     after: StreakState
+    gives: bool = True
 
 
 def period_start(period: str, day: date) -> date:
@@ -131,8 +133,11 @@ def advance_streak(streak: Streak, state: StreakState, event, day: date) -> tupl
     if state.completed and not streak.repeat:
         return None, "streak_done", about
     period = period_start(streak.period, day)
-    if state.last_period is not None and period <= state.last_period:
-        return None, "streak_counted" if period == state.last_period else "streak_earlier", about
+    if state.last_period is not None and period < state.last_period:
+        return None, "streak_earlier", about
+    if period == state.last_period:
+        return StreakStep(streak.id, period, state.current, streak.length, False, None, None, state, state,
+                          gives=False), "streak_counted", about
     missed = None if state.last_period is None else (
         period_index(streak.period, period) - period_index(streak.period, state.last_period) - 1)
     going = missed is not None and missed <= streak.grace and state.run > 0
@@ -160,7 +165,7 @@ def advance_streaks(streaks, event, states: dict, day: date) -> tuple[tuple[Stre
             steps.append(step)
         if code != "no_matching_items":
             points = step.points if step is not None and step.completes and step.points else 0
-            lines.append(Explanation(streak.id, step is not None, points, code, args))
+            lines.append(Explanation(streak.id, step is not None and step.gives, points, code, args))
     return tuple(steps), tuple(lines)
 
 

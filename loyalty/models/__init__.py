@@ -14,6 +14,7 @@ from loyalty.models.outbox import OutboxEvent, WebhookAttempt, WebhookDelivery, 
 from loyalty.models.redemption import Redemption, RewardStock
 from loyalty.models.reminder import ExpiryReminder, TierReminder
 from loyalty.models.rules_version import RulesActivation, RulesVersion
+from loyalty.models.streak import MemberStreak, StreakEntry
 from loyalty.models.stripe_event import StripeEvent
 from loyalty.models.tier_change import TierChange
 
@@ -35,6 +36,7 @@ __all__ = [
     "MemberBadge",
     "MemberCard",
     "MemberDay",
+    "MemberStreak",
     "OutboxEvent",
     "PointTransfer",
     "QualifyingPoints",
@@ -44,6 +46,7 @@ __all__ = [
     "RuleUsage",
     "RulesActivation",
     "RulesVersion",
+    "StreakEntry",
     "StripeEvent",
     "TierChange",
     "TierReminder",

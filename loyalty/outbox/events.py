@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "redemption.voided",
     "card.completed",
     "challenge.completed",
+    "streak.completed",
     "badge.earned",
     "points.expiring",
     "tier.expiring",

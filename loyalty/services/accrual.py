@@ -23,7 +23,7 @@ from loyalty.engine import (
 from loyalty.errors import IdempotencyConflict, MemberInactive, NotFound, ValidationFailed
 from loyalty.ids import new_id
 from loyalty.models import Event, Member
-from loyalty.services import cards, challenges, counters, identity, tier_review
+from loyalty.services import cards, challenges, counters, identity, streaks, tier_review
 from loyalty.services.event_checks import event_errors
 from loyalty.services.member_view import read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
@@ -111,7 +111,8 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
                     _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at),
                                   card_progress=_card_progress(session, rules, member.id, data.type, occurred_at),
                                   challenge_progress=challenges.progress(session, rules.program, member.id, data.type,
-                                                                         occurred_at)))
+                                                                         occurred_at),
+                                  streak_states=streaks.states(session, rules.program, member.id, data.type)))
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
@@ -148,7 +149,8 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     card_progress = _card_progress(session, rules, member.id, data.type, occurred_at)
     evaluation = evaluate(program, facts, _member_facts(
         session, rules, member, referrer, keys, reads.usage, card_progress,
-        challenges.progress(session, program, member.id, data.type, occurred_at)))
+        challenges.progress(session, program, member.id, data.type, occurred_at),
+        streaks.states(session, program, member.id, data.type)))
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -166,9 +168,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
     qualifying = sum(a.points for a in evaluation.awards if a.member_id == member.id and a.tier_qualifying)
     counters.add_usages(session, [(i.member_id, i.counter_id, i.period_key, i.amount) for i in evaluation.usage],
                         {(member.id, program_day(program, occurred_at)): qualifying} if qualifying else None)
-    if evaluation.stamps or evaluation.steps:
+    if evaluation.stamps or evaluation.steps or evaluation.streak_steps:
         cards.record_stamps(session, rules, member, event, evaluation.stamps, actor, now)
         challenges.record(session, program, member, event, evaluation.steps, now)
+        streaks.record(session, program, member, event, evaluation.streak_steps, now)
         session.flush()  # the next event of a batch reads this progress, and accrual does not autoflush
     if data.type == PURCHASE:
         count_purchase(member, occurred_at)
@@ -270,7 +273,7 @@ def _card_progress(session: Session, rules: ActiveRules, member_id: str, event_t
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
                   keys: UsageKeys, usage: dict | None = None, card_progress: dict | None = None,
-                  challenge_progress: dict | None = None) -> MemberFacts:
+                  challenge_progress: dict | None = None, streak_states: dict | None = None) -> MemberFacts:
     """What the engine knows of the member, given the event's usage ``keys`` (``Program.usage_keys``);
     ``usage`` if the member's counters are already read."""
     referrer_facts = None
@@ -285,4 +288,5 @@ def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer
         usage=counters.usage_for(session, member.id, keys.member) if usage is None else usage,
         cards=card_progress or {},
         challenges=challenge_progress or {},
+        streaks=streak_states or {},
     )

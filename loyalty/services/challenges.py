@@ -74,8 +74,11 @@ def record(session: Session, program: Program, member: Member, event: dict, step
 
 def give_badge(session: Session, program: Program, member_id: str, badge_id: str, source: str,
                now: datetime) -> bool:
-    """A member earns a badge once; True if it is new."""
-    if session.get(MemberBadge, (member_id, badge_id)) is not None:
+    """A member earns a badge once; True if it is new (one not yet flushed counts: an event's challenge,
+    streak and tier may give the same badge)."""
+    if session.get(MemberBadge, (member_id, badge_id)) is not None or any(
+            isinstance(new, MemberBadge) and (new.member_id, new.badge_id) == (member_id, badge_id)
+            for new in session.new):
         return False
     session.add(MemberBadge(member_id=member_id, badge_id=badge_id, source=source, earned_at=now))
     badge = program.badge(badge_id)

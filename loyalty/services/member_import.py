@@ -25,6 +25,7 @@ from loyalty.models.member import search_text
 from loyalty.observability import metrics
 from loyalty.services.member_csv import ImportReport, ImportRow, read_rows
 from loyalty.services.rules import ActiveRules
+from loyalty.services.tiers import give_tier_badges
 
 OPENING_BALANCE = "opening balance"
 
@@ -67,6 +68,8 @@ def enroll_batch(session: Session, rules: ActiveRules, rows: list[ImportRow], ac
                "event_id": None, "changed_at": now} for m in members if m["tier_id"] != base]
     if tiered:
         session.connection().execute(TierChange.__table__.insert(), tiered)
+        for change in tiered:
+            give_tier_badges(session, program, change["member_id"], base, change["to_tier"], now)
     endpoints = outbox.subscribed_endpoints(session)
     if endpoints:
         for values, row in zip(members, fresh, strict=True):

@@ -14,6 +14,7 @@ from loyalty.models import Member
 from loyalty.services import counters
 from loyalty.services.cards import CardRow, card_views
 from loyalty.services.challenges import challenge_views
+from loyalty.services.streaks import streak_views
 from loyalty.services.tiers import current_tier, qualifying_points, qualifying_window
 
 EXPIRING_SOON = timedelta(days=30)
@@ -185,6 +186,7 @@ def member_view(session: Session, program: Program, member: Member, now: datetim
         ),
         "cards": card_views(session, program, member.id, now, card_rows),
         **challenge_views(session, program, member.id, now),
+        "streaks": streak_views(session, program, member.id, now),
     }
 
 

@@ -22,7 +22,7 @@ from loyalty.services.accrual import refresh_lifecycle
 from loyalty.services.identity import current_id
 from loyalty.services.member_view import member_view
 from loyalty.services.rules import ActiveRules
-from loyalty.services.tiers import current_tier, upgrade_if_qualified
+from loyalty.services.tiers import current_tier, give_tier_badges, upgrade_if_qualified
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ def _keep_better_tier(session: Session, program, survivor: Member, duplicate: Me
             "member_id": survivor.id, "from": survivor.tier_id, "to": theirs.id, "reason": "merge",
             "event_id": None, "expires_at": duplicate.tier_expires_at,
         }, now)
+        give_tier_badges(session, program, survivor.id, survivor.tier_id, theirs.id, now)
         survivor.tier_id, survivor.tier_since = theirs.id, duplicate.tier_since
     survivor.tier_expires_at = duplicate.tier_expires_at
     return True

@@ -9,7 +9,7 @@ from loyalty import ledger, outbox
 from loyalty.errors import InvalidState, NotFound
 from loyalty.ids import new_id
 from loyalty.models import Event, Member, Refund
-from loyalty.services import cards, challenges, counters, identity
+from loyalty.services import cards, challenges, counters, identity, streaks
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
 
@@ -49,6 +49,7 @@ def refund_event(session: Session, rules: ActiveRules, event_id: str, amount: in
     if paid and refunded_total == paid:
         cards.take_back(session, rules, member, event.id, actor, now)
         challenges.take_back(session, event.id, now)
+        streaks.take_back(session, event.id, now)
     refund = Refund(id=new_id("ref"), event_id=event.id, amount=amount, reversed_points=reverse,
                     reason=reason, actor=actor, created_at=now)
     session.add(refund)

@@ -21,6 +21,7 @@ class _SimulatedCards:
     stamp_days: set = field(default_factory=set)
     entries: dict = field(default_factory=dict)  # challenge id → [Entry]
     completions: dict = field(default_factory=dict)  # challenge id → {completion key}
+    streaks: dict = field(default_factory=dict)  # streak id → StreakState
 
     def challenge_progress(self, program: Program, facts: EventFacts) -> dict:
         local = facts.occurred_at.astimezone(program.timezone)
@@ -35,6 +36,9 @@ class _SimulatedCards:
                 Entry(local.date(), window_key(challenge, local), step.amount, step.categories))
             if step.completes:
                 self.completions.setdefault(challenge.id, set()).add(completion_key(challenge, local))
+
+    def advance_streaks(self, steps) -> None:
+        self.streaks.update((step.streak_id, step.after) for step in steps if step.gives)
 
 
 def member_state(session: Session, member_id: str) -> dict:
@@ -70,10 +74,11 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
                              referrer=referrer_now, usage=dict(used[member_id]),
                              cards=backtest_cards.progress(program, cards, facts.type,
                                                            facts.occurred_at.astimezone(program.timezone).date()),
-                             challenges=cards.challenge_progress(program, facts))
+                             challenges=cards.challenge_progress(program, facts), streaks=dict(cards.streaks))
         evaluation = evaluate(program, facts, member)
         backtest_cards.stamp(cards, evaluation.stamps, Counter())
         cards.advance(program, facts, evaluation.steps)
+        cards.advance_streaks(evaluation.streak_steps)
         for increment in evaluation.usage:
             if increment.member_id in used:
                 used[increment.member_id][(increment.counter_id, increment.period_key)] += increment.amount
@@ -84,5 +89,6 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
             "explanation": [line.as_dict() for line in evaluation.explanation],
             "card_explanation": list(evaluation.card_explanation),
             "challenge_explanation": list(evaluation.challenge_explanation),
+            "streak_explanation": list(evaluation.streak_explanation),
         })
     return results

@@ -24,7 +24,7 @@ from loyalty.engine import Program
 from loyalty.models import Member, TierChange
 from loyalty.services.rules import active_rules
 from loyalty.services.sweep import SweepResult, keyset_after, sweep
-from loyalty.services.tiers import current_tier, qualifying_points, upgrade_if_qualified
+from loyalty.services.tiers import current_tier, give_tier_badges, qualifying_points, upgrade_if_qualified
 
 BATCH_SIZE = 500
 
@@ -77,6 +77,8 @@ def review_member(session: Session, program: Program, member: Member, now: datet
                 "member_id": member.id, "from": change.from_tier, "to": change.to_tier, "reason": reason,
                 "event_id": None, "changed_at": ended, "expires_at": member.tier_expires_at,
             }, now)
+            if reason == "upgrade":
+                give_tier_badges(session, program, member.id, change.from_tier, change.to_tier, now)
     if changes:
         # Points earned after the hold ended could not upgrade a tier that was about to end.
         upgraded = upgrade_if_qualified(session, program, member, now)

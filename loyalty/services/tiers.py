@@ -8,6 +8,7 @@ from loyalty import outbox
 from loyalty.engine import Program
 from loyalty.models import Member, TierChange
 from loyalty.services import counters
+from loyalty.services.challenges import give_badge
 
 
 def program_day(program: Program, moment: datetime):
@@ -54,4 +55,15 @@ def upgrade_if_qualified(session: Session, program: Program, member: Member, now
         "member_id": member.id, "from": change.from_tier, "to": change.to_tier, "reason": change.reason,
         "event_id": event_id, "expires_at": member.tier_expires_at,
     }, now)
+    give_tier_badges(session, program, member.id, change.from_tier, target.id, now)
     return change
+
+
+def give_tier_badges(session: Session, program: Program, member_id: str, from_tier: str | None, to_tier: str,
+                     now: datetime) -> None:
+    """The badges of the tiers a move up reaches: ``to_tier``'s and those of the tiers passed on the way."""
+    ranks = {tier.id: i for i, tier in enumerate(program.tiers)}
+    start = ranks.get(from_tier, 0) if from_tier is not None else 0
+    for tier in program.tiers[start + 1:ranks.get(to_tier, -1) + 1]:
+        if tier.badge_id:
+            give_badge(session, program, member_id, tier.badge_id, f"tier:{tier.id}", now)

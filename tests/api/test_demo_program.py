@@ -627,7 +627,8 @@ def test_preview_returns_the_awards_of_the_real_post_and_writes_nothing(api):
     preview = api.post("/v1/events/preview", body)
     assert preview.status_code == 200
     preview = preview.get_json()
-    assert set(preview) == {"awarded", "explanation", "card_explanation", "challenge_explanation"}
+    assert set(preview) == {"awarded", "explanation", "card_explanation", "challenge_explanation",
+                            "streak_explanation"}
     assert awarded_by_rule(preview) == {"spend": 15, "coffee-bonus": 11}
 
     assert api.member(member["id"]) == before

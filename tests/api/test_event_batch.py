@@ -11,7 +11,8 @@ from freezegun import freeze_time
 
 from loyalty.extensions import db
 from loyalty.ledger.verify import verify_ledger
-from loyalty.models import Event, LedgerEntry, Lot, Member, MemberDay, RuleUsage
+from loyalty.models import Event, LedgerEntry, Lot, Member, MemberBadge, MemberDay, MemberStreak, RuleUsage
+from tests.unit.test_engine_streaks import TEXT as STREAKS_TEXT
 
 NOW = datetime(2026, 11, 16, 17, 0, tzinfo=UTC)  # a quiet Monday: no holiday-double
 
@@ -248,6 +249,10 @@ def _member_state(session, member_id: str) -> dict:
                             .where(RuleUsage.member_id == member_id)).all()
     days = session.execute(sa.select(MemberDay.day, MemberDay.qualifying_points, MemberDay.usage)
                            .where(MemberDay.member_id == member_id)).all()
+    streaks = session.execute(sa.select(MemberStreak.streak_id, MemberStreak.current, MemberStreak.run,
+                                        MemberStreak.best, MemberStreak.completed, MemberStreak.last_period)
+                              .where(MemberStreak.member_id == member_id)).all()
+    badges = session.scalars(sa.select(MemberBadge.badge_id).where(MemberBadge.member_id == member_id)).all()
     return {
         "totals": (member.balance, member.pending, member.lifetime_earned, member.tier_id, member.tier_since,
                    member.tier_expires_at, member.purchase_count, member.first_purchase_at,
@@ -258,19 +263,24 @@ def _member_state(session, member_id: str) -> dict:
         "lots": sorted(tuple(map(str, lot)) for lot in lots),
         "usage": sorted(tuple(u) for u in usage),
         "days": sorted(tuple(map(str, d)) for d in days),
+        "streaks": sorted(tuple(map(str, s)) for s in streaks),
+        "badges": sorted(badges),
     }
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_singly_and_in_shuffled_batches_give_the_same_ledgers(api, app, db_backend, frozen, seed):
+@pytest.mark.parametrize(("seed", "rules"), [(1, None), (2, None), (3, STREAKS_TEXT)])
+def test_singly_and_in_shuffled_batches_give_the_same_ledgers(api, app, admin_api, db_backend, frozen, seed, rules):
     """Two twin sets of members, one fed event by event (in occurred_at order), the other the same
-    events shuffled, in one batch per referral chain; every member ends as its twin.
+    events shuffled, in one batch per referral chain; every member ends as its twin (with the
+    streaks fixture's program: their streaks and badges too).
 
     A chain stays in one batch: a referred member's purchase credits the referrer, whose
     entries' order (and balance_after) depends on when that purchase is accrued.
     """
     rng = random.Random(seed)
     size = 8
+    if rules is not None:
+        admin_api.publish_rules(rules, "streaks")
 
     def enroll_set(tag):
         people = []
@@ -299,4 +309,6 @@ def test_singly_and_in_shuffled_batches_give_the_same_ledgers(api, app, db_backe
         session = db.session()
         for single, batch in twin.items():
             assert _member_state(session, batch) == _member_state(session, single)
+        if rules is not None:  # the events did complete streaks
+            assert any(int(s[4]) for m in singles for s in _member_state(session, m)["streaks"])
         assert verify_ledger(session) == []

@@ -21,7 +21,7 @@ DEMO = (Path(__file__).resolve().parents[2] / "rules" / "program.yaml").read_tex
 CUSTOMER_FIELDS = {
     "me": {"id", "email", "phone", "first_name", "last_name", "birthday", "email_opt_in", "status", "enrolled_at",
            "referral_code", "points", "tier", "next_expiry", "ways_to_earn", "program", "rewards", "transactions",
-           "redemptions", "cards", "challenges", "badges"},
+           "redemptions", "cards", "challenges", "streaks", "badges"},
     "me.cards": {"id", "name", "description", "stamps", "of", "completed", "reward_id", "points"},
     "me.points": {"balance", "pending", "lifetime_earned", "lifetime_redeemed", "expiring_soon"},
     "me.points.expiring_soon": {"points", "expires_at"},

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from loyalty.extensions import db
 from loyalty.ledger.verify import verify_ledger
 from loyalty.models import LedgerEntry, Lot, Member, TierChange
+from tests.api.test_tier_badges import TEXT as TIER_BADGES
 
 NOW = "2026-11-10T15:00:00Z"
 HEADER = "external_id,email,phone,first_name,last_name,birthday,email_opt_in,opening_balance,tier\n"
@@ -155,3 +156,13 @@ def test_ledger_export_writes_every_entry_oldest_first(app, runner, api, admin_a
         ["seq", "id", "member_id", "type", "points", "balance_after", "rule_id", "event_id", "redemption_id",
          "reason", "actor", "rules_version", "created_at", "expires_at"])]
     assert "Wrote 0 ledger entries." in none.stderr
+
+
+@freeze_time(NOW)
+def test_a_member_imported_at_silver_holds_the_silver_badge(db_backend, app, runner, api, admin_api, tmp_path):
+    admin_api.publish_rules(TIER_BADGES, "tier badges")
+    result = runner.invoke(args=["members", "import", write(tmp_path, HEADER + GOOD)])
+    assert result.exit_code == 0, result.output
+    members = members_by_external_id(app)
+    assert [b["id"] for b in api.member(members["old-1"].id)["badges"]] == ["silver-star"]
+    assert api.member(members["old-2"].id)["badges"] == []

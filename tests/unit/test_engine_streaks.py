@@ -119,8 +119,9 @@ def test_three_weeks_in_a_row_complete_with_50_points_and_say_so():
 def test_a_second_purchase_in_the_same_week_already_counts():
     state, codes = run(WEEKLY, [date(2026, 11, 2), date(2026, 11, 8)])
     assert codes == ["streak_progress", "streak_counted"] and state.current == 1
-    _step, code, args = advance_streak(WEEKLY, state, purchase(), date(2026, 11, 8))
+    step, code, args = advance_streak(WEEKLY, state, purchase(), date(2026, 11, 8))
     assert render(code, args) == "This week already counts for Weekly regular"
+    assert (step.gives, step.after) == (False, state)  # kept: a refund of the week's first passes it on
 
 
 def test_grace_tolerates_one_missed_week_which_does_not_count_and_two_break_it():

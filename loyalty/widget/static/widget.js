@@ -22,6 +22,9 @@
     cards: 'Stamp cards', stamps: '{n} of {of} stamps', stampsLabel: '{name}: {n} of {of} stamps',
     cardDone: 'Complete: your reward is in My rewards', cardsDone: '{n} completed',
     challenges: 'Challenges', challengeOf: '{n} of {of}', challengeDone: 'Complete', challengeLabel: '{name}: {n} of {of}',
+    streaks: 'Streaks', streakOf: '{n} of {of} {unit} in a row', streakBy: 'Keep it going by {date}',
+    streakUnits: {day: 'days', week: 'weeks', calendar_month: 'months'}, streakDone: 'Complete',
+    streakLabel: '{name}: {n} of {of} {unit} in a row',
     badges: 'Badges', categoriesWord: 'categories', spentWord: 'spent',
     expiring: 'Expiring points', expires: '{n} expire on {date}', noExpiry: 'None of your points are due to expire.',
     earn: 'Ways to earn', perDollar: '{n} per {unit} spent', fixed: '{n}', left: '{n} of {of} left {period}',
@@ -290,6 +293,7 @@
         this.tier(me.tier, (me.program || {}).tiers || []),
         (me.cards || []).length ? this.section('cards', t.cards, this.cards(me.cards)) : null,
         (me.challenges || []).length ? this.section('chl', t.challenges, this.challenges(me.challenges, me)) : null,
+        (me.streaks || []).length ? this.section('stk', t.streaks, this.streaks(me.streaks)) : null,
         (me.badges || []).length ? this.section('bdg', t.badges, this.badges(me.badges)) : null,
         this.section('earn', t.earn, this.ways(me.ways_to_earn || [], me)),
         this.section('rw', t.rewards, h('ul', {cls: 'rewards'}, (me.rewards || []).map(this.reward, this))),
@@ -353,6 +357,23 @@
             'aria-valuenow': String(pct), 'aria-label': fill(t.challengeLabel, {name: c.name, n: show(c.progress), of: show(c.of)})},
             [h('div', {style: 'width:' + pct + '%'})]),
           h('div', {cls: 'muted', text: c.done ? t.challengeDone : said})
+        ])]);
+      }));
+    },
+
+    streaks: function (list) {
+      var t = this.t, self = this;
+      return h('ul', {cls: 'streaks'}, list.map(function (s) {
+        var n = Math.max(0, Math.min(s.length, s.current)), pct = Math.round(100 * n / (s.length || 1));
+        var words = {n: self.num(n), of: self.num(s.length), unit: t.streakUnits[s.period] || s.period, name: s.name};
+        var done = s.completed > 0 && n >= s.length && !s.ends_after; // complete for good
+        return h('li', {'data-streak': s.id}, [h('div', {cls: 'grow'}, [
+          h('strong', {text: s.name}),
+          s.description ? h('div', {cls: 'muted', text: s.description}) : null,
+          h('div', {cls: 'bar', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
+            'aria-valuenow': String(pct), 'aria-label': fill(t.streakLabel, words)}, [h('div', {style: 'width:' + pct + '%'})]),
+          h('div', {cls: 'muted', text: done ? t.streakDone : fill(t.streakOf, words)}),
+          s.ends_after && !done ? h('div', {cls: 'muted streak-by', text: fill(t.streakBy, {date: self.day(s.ends_after)})}) : null
         ])]);
       }));
     },
