@@ -62,6 +62,7 @@ def award_words(points_given: int | None, badge_id: str | None, program: Program
 def badge_words(badge, program: Program) -> str:
     """Where members earn it: "from Three kinds a month", or "not awarded yet"."""
     sources = [item.name for item in (*program.challenges, *program.streaks) if item.badge_id == badge.id]
+    sources += [f"reaching {tier.name}" for tier in program.tiers if tier.badge_id == badge.id]
     return f"from {', '.join(sources)}" if sources else "not awarded by anything yet"
 
 
@@ -86,7 +87,24 @@ def progress_changes(old: Program, new: Program) -> list[str]:
     return (_changes("stamp card", old.cards, new.cards, card_words, old, new)
             + _changes("badge", old.badges, new.badges, _badge_text, old, new)
             + _changes("challenge", old.challenges, new.challenges, challenge_words, old, new)
-            + _changes("streak", old.streaks, new.streaks, streak_words, old, new))
+            + _changes("streak", old.streaks, new.streaks, streak_words, old, new)
+            + _tier_badge_changes(old, new))
+
+
+def _tier_badge_changes(old: Program, new: Program) -> list[str]:
+    said = []
+    for tier in new.tiers:
+        was = next((before.badge_id for before in old.tiers if before.id == tier.id), None)
+        if was == tier.badge_id:
+            continue
+        if tier.badge_id is None:
+            said.append(f"Tier {tier.name}: no longer gives the {award_words(None, was, old)}")
+        elif was is None:
+            said.append(f"Tier {tier.name}: reaching it gives the {award_words(None, tier.badge_id, new)}")
+        else:
+            said.append(f"Tier {tier.name}: gives the {award_words(None, was, old)} → the "
+                        f"{award_words(None, tier.badge_id, new)}")
+    return said
 
 
 def _badge_text(badge, program: Program) -> str:

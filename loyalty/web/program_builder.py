@@ -54,7 +54,8 @@ def rules_builder():
         type_labels=REWARD_TYPE_LABELS,
         rule_ids=[key for key, _ in outline["rules"]], tier_ids=[key for key, _ in outline["tiers"]],
         tier_names={key: fields["name"] or key for key, fields in outline["tiers"]},
-        reward_names={key: fields["name"] or key for key, fields in outline["rewards"]}, **_new_items())
+        reward_names={key: fields["name"] or key for key, fields in outline["rewards"]},
+        badge_names={key: fields["name"] or key for key, fields in outline["badges"]}, **_new_items())
 
 
 @blp.post("/rules/builder/apply")

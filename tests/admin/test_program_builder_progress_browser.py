@@ -36,7 +36,7 @@ def add_explorer_badge(page, artifacts) -> None:
     page.locator("[data-testid=builder-badges] li[data-badge=explorer]").wait_for()
 
 
-def test_a_badge_and_a_challenge_built_with_forms_read_in_words_publish_and_award(live_server, page, admin_key,
+def test_a_badge_a_challenge_and_a_tier_badge_built_with_forms_read_in_words_publish_and_award(live_server, page, admin_key,
                                                                                   api, artifacts):
     open_builder(page, live_server, admin_key)
     add_explorer_badge(page, artifacts)
@@ -73,8 +73,21 @@ def test_a_badge_and_a_challenge_built_with_forms_read_in_words_publish_and_awar
     summary.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "32-builder-challenge-in-words.png")
 
+    gold = page.locator("[data-testid=builder-tiers] li[data-tier=gold]")
+    gold.locator("summary").click()
+    gold.locator("[name=badge]").select_option(label="Explorer")
+    gold.locator("[name=badge]").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "36-builder-tier-badge.png")
+    apply(gold.locator("form"))
+    page.locator("[data-testid=builder-tiers] li[data-tier=gold] summary",
+                 has_text="from 1,500 qualifying points, points × 1.5, gives the Explorer badge").wait_for()
+    page.locator("[data-testid=changes] li", has_text="Tier Gold: reaching it gives the Explorer badge").wait_for()
+    assert "from Three kinds a month, reaching Gold" in page.text_content(
+        "[data-testid=builder-badges] li[data-badge=explorer] summary")
+
     page.click("#tab-yaml")
     yaml = page.evaluate("window.rulesEditor.getValue()")
+    assert "    - {id: gold, name: Gold, qualifying_points: 1500, multiplier: 1.5, badge: explorer}\n" in yaml
     assert yaml.endswith("\nbadges:\n  - id: explorer\n    name: Explorer\n"
                          "    image: https://example.com/badges/explorer.png\n    description: Three kinds in a month\n"
                          "\nchallenges:\n  - id: three-kinds\n    name: Three kinds a month\n"
@@ -88,6 +101,10 @@ def test_a_badge_and_a_challenge_built_with_forms_read_in_words_publish_and_awar
     member = api.enroll(external_id="browser-explorer")["id"]
     bought = api.purchase(member, 1200, items=THREE_KINDS)
     assert [badge["id"] for badge in bought["member"]["badges"]] == ["explorer"]
+    high_roller = api.enroll(external_id="browser-gold")["id"]
+    upgraded = api.purchase(high_roller, 200000)
+    assert upgraded["member"]["tier"]["id"] == "gold"
+    assert [badge["id"] for badge in upgraded["member"]["badges"]] == ["explorer"]  # the tier's
     assert page.console_errors == []
 
 

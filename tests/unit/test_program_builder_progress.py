@@ -1,5 +1,5 @@
-"""Badges, challenges and streaks through the program builder's forms: built, changed and removed in the YAML text,
-comments kept, said in words, and what is wrong said beside the field it concerns."""
+"""Badges, challenges, streaks and a tier's badge through the program builder's forms: built, changed and
+removed in the YAML text, comments kept, said in words, and what is wrong said beside the field it concerns."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -101,7 +101,7 @@ def test_challenges_and_badges_are_said_in_words_in_the_list_and_in_the_changes(
         "€50.00 spent on coffee or tea within 30 days → 200 points, again every 30 days at most",
         "review 3 times in a calendar year → Critic badge"]
     assert [badge_words(badge, program) for badge in program.badges] == [
-        "from Three kinds a month, Every month", "from Three reviews a year, Daily critic"]
+        "from Three kinds a month, Every month, reaching Max", "from Three reviews a year, Daily critic"]
     big = dict(outline(EVERY)["challenges"])["big-spender"]
     edited = apply_form(EVERY, "challenges", "big-spender", {**big, "goal_amount": "7500", "repeat": ""})
     assert program_changes(program, load_program(edited)) == [
@@ -170,6 +170,27 @@ def test_streaks_are_said_in_words_in_the_list_and_in_the_changes():
     assert program_changes(load_program(DEMO), load_program(added)) == [
         "New streak Weekly regular: a purchase with coffee every week, 3 weeks in a row (a gap of up to 1 week "
         "allowed) → 50 points, again for every 3 weeks more"]
+
+
+def test_a_tier_gives_a_badge_through_its_form_and_the_change_says_so():
+    tiers = dict(outline(EVERY)["tiers"])
+    assert (tiers["max"]["badge"], tiers["plus"]["badge"]) == ("explorer", "")
+    edited = apply_form(EVERY, "tiers", "plus", {**tiers["plus"], "badge": "critic"})
+    assert changed_lines(EVERY, edited) == [
+        "-    - {id: plus, name: Plus, qualifying_points: 300, multiplier: 1.1}   # ten per cent more",
+        "+    - {id: plus, name: Plus, qualifying_points: 300, multiplier: 1.1, badge: critic} # ten per cent more"]
+    assert load_program(edited).tiers[1].badge_id == "critic"
+    edited = apply_form(edited, "tiers", "max", {**tiers["max"], "badge": ""})
+    assert program_changes(load_program(EVERY), load_program(edited)) == [
+        "Tier Plus: reaching it gives the Critic badge", "Tier Max: no longer gives the Explorer badge"]
+    assert badge_words(load_program(edited).badge("critic"), load_program(edited)) == (
+        "from Three reviews a year, Daily critic, reaching Plus")
+
+    with pytest.raises(RulesRejected) as rejected:  # every member starts in the first tier
+        apply_form(EVERY, "tiers", "base", {**tiers["base"], "badge": "critic"})
+    beside, rest = errors_beside_fields(EVERY, "tiers", "base", rejected.value.details["errors"])
+    assert rest == [] and list(beside) == ["badge"]
+    assert beside["badge"][0].startswith("every member starts in the first tier")
 
 
 # Generated programs --------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def _cap_data(form: FormReader) -> dict:
     return cap
 
 
-TIER_KEYS = ("id", "name", "qualifying_points", "multiplier")
+TIER_KEYS = ("id", "name", "qualifying_points", "multiplier", "badge")
 
 
 def _tier_fields(tier: dict) -> dict:
@@ -74,6 +74,7 @@ def _tier_data(form: FormReader) -> dict:
             "name": form.required("name"),
             "qualifying_points": form.whole("qualifying_points", required=True)}
     put(tier, "multiplier", form.number("multiplier"))
+    put(tier, "badge", form.text("badge"))
     return tier
 
 
