@@ -36,8 +36,8 @@ def add_explorer_badge(page, artifacts) -> None:
     page.locator("[data-testid=builder-badges] li[data-badge=explorer]").wait_for()
 
 
-def test_a_badge_a_challenge_and_a_tier_badge_built_with_forms_read_in_words_publish_and_award(live_server, page, admin_key,
-                                                                                  api, artifacts):
+def test_a_badge_a_challenge_and_a_tier_badge_built_with_forms_read_in_words_publish_and_award(
+        live_server, page, admin_key, api, artifacts):
     open_builder(page, live_server, admin_key)
     add_explorer_badge(page, artifacts)
     assert "Explorer · not awarded by anything yet" in page.text_content(
