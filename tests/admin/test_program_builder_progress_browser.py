@@ -4,8 +4,10 @@ Screenshots go to tests/artifacts/admin/ (30-…): each form as a marketer fills
 """
 
 from loyalty.engine import load_program
+from tests.admin.conftest import text_of
 from tests.admin.test_admin_tour import serious_problems
 from tests.admin.test_program_builder_browser import open_builder
+from tests.unit.test_program_builder import EVERY
 
 THREE_KINDS = [{"sku": "latte", "category": "coffee", "quantity": 1, "unit_amount": 450},
                {"sku": "sencha", "category": "tea", "quantity": 1, "unit_amount": 400},
@@ -244,3 +246,19 @@ def test_the_forms_open_with_their_errors_have_no_serious_accessibility_problem(
         assert serious_problems(page) == []
     finally:
         context.close()
+
+
+def test_every_badge_challenge_and_streak_of_a_program_has_its_line_in_words(admin_web):
+    response = admin_web.post("/admin/rules/builder", {"yaml": EVERY})
+    assert response.status_code == 200
+    page = text_of(response)
+    for line in ("Three kinds a month · 3 distinct categories in a calendar month → Explorer badge",
+                 "Big spender · €50.00 spent on coffee or tea within 30 days → 200 points, again every 30 days at most",
+                 "Three reviews a year · review 3 times in a calendar year → Critic badge",
+                 "Weekly regular · a purchase with coffee of at least €2.50 every week, 3 weeks in a row "
+                 "(a gap of up to 1 week allowed) → 50 points, again for every 3 weeks more",
+                 "Daily critic · review every day, 7 days in a row → Critic badge",
+                 "Explorer · from Three kinds a month, Every month, reaching Max",
+                 "Max · from 900 qualifying points, points × 2, gives the Explorer badge",
+                 "+ Add a challenge", "+ Add a streak", "+ Add a badge"):
+        assert line in page, line
