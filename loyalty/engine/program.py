@@ -211,6 +211,10 @@ class Program:
     def streak(self, streak_id: str):
         return next((s for s in self.streaks if s.id == streak_id), None)
 
+    def progress_items(self) -> tuple:
+        """The cards, challenges and streaks: what may award points apart from the rules."""
+        return (*self.cards, *self.challenges, *self.streaks)
+
     def badge(self, badge_id: str):
         return next((b for b in self.badges if b.id == badge_id), None)
 

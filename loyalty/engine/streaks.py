@@ -53,6 +53,9 @@ class Streak:
                                          "min_amount": self.min_amount, "currency": event.currency}
         return None
 
+    def completed_for_good(self, state: "StreakState") -> bool:
+        return bool(state.completed) and not self.repeat
+
 
 @dataclass(frozen=True, slots=True)
 class StreakState:
@@ -124,13 +127,33 @@ def standing(streak: Streak, state: StreakState, day: date) -> StreakState:
     return state
 
 
+def count_period(streak: Streak, state: StreakState, period: date) -> StreakState:
+    """The state once ``period`` (a period's start, after the last counted) counts: the run goes on
+    when at most ``grace`` periods were missed, else starts again at 1."""
+    missed = None if state.last_period is None else (
+        period_index(streak.period, period) - period_index(streak.period, state.last_period) - 1)
+    going = missed is not None and missed <= streak.grace and state.run > 0
+    current = state.current % streak.length + 1 if going else 1
+    run = state.run + 1 if going else 1
+    return StreakState(current, run, max(state.best, run), state.completed + (current == streak.length), period)
+
+
+def replayed(streak: Streak, state: StreakState, day: date) -> StreakState:
+    """The state after a qualifying event on ``day`` (for replays of events already found to qualify)."""
+    if streak.completed_for_good(state):
+        return state
+    period = period_start(streak.period, day)
+    return state if state.last_period is not None and period <= state.last_period else \
+        count_period(streak, state, period)
+
+
 def advance_streak(streak: Streak, state: StreakState, event, day: date) -> tuple[StreakStep | None, str, dict]:
     """What ``event`` on program ``day`` does to ``streak``: the step or None, with the reason."""
     about = {"streak": streak.name, "period": streak.period, "of": streak.length}
     refused = streak.qualifies(event)
     if refused is not None:
         return None, *refused
-    if state.completed and not streak.repeat:
+    if streak.completed_for_good(state):
         return None, "streak_done", about
     period = period_start(streak.period, day)
     if state.last_period is not None and period < state.last_period:
@@ -138,16 +161,11 @@ def advance_streak(streak: Streak, state: StreakState, event, day: date) -> tupl
     if period == state.last_period:
         return StreakStep(streak.id, period, state.current, streak.length, False, None, None, state, state,
                           gives=False), "streak_counted", about
-    missed = None if state.last_period is None else (
-        period_index(streak.period, period) - period_index(streak.period, state.last_period) - 1)
-    going = missed is not None and missed <= streak.grace and state.run > 0
-    current = state.current % streak.length + 1 if going else 1
-    run = state.run + 1 if going else 1
-    completes = current == streak.length
-    after = StreakState(current, run, max(state.best, run), state.completed + completes, period)
-    step = StreakStep(streak.id, period, current, streak.length, completes, streak.points, streak.badge_id,
+    after = count_period(streak, state, period)
+    completes = after.completed > state.completed
+    step = StreakStep(streak.id, period, after.current, streak.length, completes, streak.points, streak.badge_id,
                       state, after)
-    args = {**about, "n": current, "broken": state.run > 0 and not going}
+    args = {**about, "n": after.current}
     if completes:
         return step, "streak_completed", {**args, "points": streak.points, "badge": streak.badge_id}
     return step, "streak_progress", args

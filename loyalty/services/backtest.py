@@ -26,7 +26,8 @@ from loyalty.engine import EventFacts, Item, MemberFacts, Program, ReferrerFacts
 from loyalty.engine.periods import EventClock
 from loyalty.errors import ValidationFailed
 from loyalty.models import Event, Lot, Member, Refund, TierChange
-from loyalty.services import backtest_cards
+from loyalty.services import backtest_progress
+from loyalty.services.replayed_progress import ReplayedProgress
 from loyalty.services.rules import program_for_version
 
 MAX_WINDOW = timedelta(days=400)
@@ -52,6 +53,7 @@ class MemberRun:
     candidate_points: int = 0
     cards: dict = field(default_factory=dict)  # card id → CardProgress
     stamp_days: set = field(default_factory=set)  # (card id, program day) of the member's stamps
+    progress: ReplayedProgress = field(default_factory=ReplayedProgress)  # challenges and streaks
 
 
 def check_window(start: datetime, end: datetime) -> None:
@@ -95,12 +97,12 @@ def backtest(session: Session, candidate: Program, actual: Program, start: datet
             .join(Event, TierChange.event_id == Event.id).where(*window)
             .group_by(TierChange.from_tier, TierChange.to_tier))}
     )
-    backtest_cards.history(session, members, involved_ids, start)
-    cards_actual = backtest_cards.actual(session, window)
-    by_rule_candidate, moves_candidate, cards_candidate = _replay(candidate, events, members)
+    backtest_progress.history(session, candidate, members, involved_ids, start)
+    progress_actual = backtest_progress.actual(session, window)
+    by_rule_candidate, moves_candidate, progress_candidate = _replay(candidate, events, members)
     return _report(candidate, actual, start, end, len(events), members, by_rule_actual, by_rule_candidate,
-                   moves_actual, moves_candidate, top) | {
-        "cards": backtest_cards.report(candidate, cards_actual, cards_candidate)}
+                   moves_actual, moves_candidate, top) | backtest_progress.report(candidate, progress_actual,
+                                                                                  progress_candidate)
 
 
 def _members(session: Session, involved_ids) -> dict[str, MemberRun]:
@@ -197,10 +199,8 @@ def _count_awards(program: Program, owner_id: str, occurred_at: datetime, lots: 
                 owner.qualifying[_day(program, occurred_at)] += qualifying
 
 
-def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[Counter, Counter, Counter]:
-    by_rule: Counter = Counter()
-    moves: Counter = Counter()
-    cards: Counter = Counter()
+def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[Counter, Counter, dict]:
+    by_rule, moves, progress = Counter(), Counter(), backtest_progress.counts()
     for event in events:
         member = members[event.member_id]
         referrer = members.get(member.referred_by_id) if event.type == PURCHASE else None
@@ -209,9 +209,8 @@ def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[
             referred=member.referred_by_id is not None, usage=member.usage,
             referrer=ReferrerFacts(referrer.id, referrer.email, referrer.status, referrer.usage)
             if referrer else None,
-            cards=backtest_cards.progress(candidate, member, event.type, _day(candidate, event.occurred_at)),
-        ))
-        backtest_cards.stamp(member, evaluation.stamps, cards)
+            **backtest_progress.facts(candidate, member, event.type, event.occurred_at)))
+        backtest_progress.advance(candidate, member, event.occurred_at, evaluation, progress)
         for increment in evaluation.usage:
             members[increment.member_id].usage[(increment.counter_id, increment.period_key)] += increment.amount
         qualifying = 0
@@ -225,7 +224,7 @@ def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[
             moved = _upgrade(candidate, member, event.occurred_at)
             if moved:
                 moves[moved] += 1
-    return by_rule, moves, cards
+    return by_rule, moves, progress
 
 
 def _upgrade(program: Program, member: MemberRun, now: datetime) -> tuple[str, str] | None:
@@ -272,7 +271,7 @@ def _report(candidate: Program, actual: Program, start: datetime, end: datetime,
             "liability_difference": new * candidate.point_value - old * actual.point_value,
         }
 
-    candidate_ids = [rule.id for rule in candidate.rules] + [card.id for card in candidate.cards if card.points]
+    candidate_ids = [r.id for r in candidate.rules] + [x.id for x in candidate.progress_items() if x.points]
     rule_ids = candidate_ids + sorted(set(by_rule_actual) - set(candidate_ids), key=str)
     affected = [m for m in members.values()
                 if m.candidate_points != m.actual_points or _tier(candidate, m.tier_id).id != m.actual_tier]

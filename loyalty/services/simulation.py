@@ -7,38 +7,18 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from loyalty.engine import EventFacts, MemberFacts, Program, ReferrerFacts, evaluate
-from loyalty.engine.challenges import Entry, completion_key, progress_of, window_key
 from loyalty.errors import NotFound
 from loyalty.models import Member
 from loyalty.services import backtest_cards, counters
+from loyalty.services.replayed_progress import ReplayedProgress
 
 
 @dataclass
-class _SimulatedCards:
-    """The simulated member's cards, from new, as the events stamp them."""
+class _SimulatedCards(ReplayedProgress):
+    """The simulated member's cards, challenges and streaks, from new, as the events advance them."""
 
     cards: dict = field(default_factory=dict)
     stamp_days: set = field(default_factory=set)
-    entries: dict = field(default_factory=dict)  # challenge id → [Entry]
-    completions: dict = field(default_factory=dict)  # challenge id → {completion key}
-    streaks: dict = field(default_factory=dict)  # streak id → StreakState
-
-    def challenge_progress(self, program: Program, facts: EventFacts) -> dict:
-        local = facts.occurred_at.astimezone(program.timezone)
-        return {c.id: progress_of(c, self.entries.get(c.id, ()), self.completions.get(c.id, set()), local)
-                for c in program.challenges if c.on == facts.type}
-
-    def advance(self, program: Program, facts: EventFacts, steps) -> None:
-        local = facts.occurred_at.astimezone(program.timezone)
-        for step in steps:
-            challenge = program.challenge(step.challenge_id)
-            self.entries.setdefault(challenge.id, []).append(
-                Entry(local.date(), window_key(challenge, local), step.amount, step.categories))
-            if step.completes:
-                self.completions.setdefault(challenge.id, set()).add(completion_key(challenge, local))
-
-    def advance_streaks(self, steps) -> None:
-        self.streaks.update((step.streak_id, step.after) for step in steps if step.gives)
 
 
 def member_state(session: Session, member_id: str) -> dict:
@@ -74,11 +54,11 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
                              referrer=referrer_now, usage=dict(used[member_id]),
                              cards=backtest_cards.progress(program, cards, facts.type,
                                                            facts.occurred_at.astimezone(program.timezone).date()),
-                             challenges=cards.challenge_progress(program, facts), streaks=dict(cards.streaks))
+                             challenges=cards.challenge_progress(program, facts.type, facts.occurred_at),
+                             streaks=dict(cards.streaks))
         evaluation = evaluate(program, facts, member)
         backtest_cards.stamp(cards, evaluation.stamps, Counter())
-        cards.advance(program, facts, evaluation.steps)
-        cards.advance_streaks(evaluation.streak_steps)
+        cards.advance(program, facts.occurred_at, evaluation.steps, evaluation.streak_steps)
         for increment in evaluation.usage:
             if increment.member_id in used:
                 used[increment.member_id][(increment.counter_id, increment.period_key)] += increment.amount

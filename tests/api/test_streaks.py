@@ -137,3 +137,17 @@ def test_the_preview_and_me_show_the_streak_and_the_preview_writes_nothing(api, 
     preview = api.post("/v1/events/preview", body).get_json()
     assert line(preview, "weekly-regular")["reason"] == "Week 2 of 3 in a row on Weekly regular"
     assert streak(api.member(member["id"]), "weekly-regular")["current"] == 1
+
+
+@freeze_time(NOW)
+def test_simulate_counts_the_streak_event_after_event(admin_api):
+    admin_api.publish_rules(TEXT, "streaks")
+    events = [{"type": "purchase", "amount": 450, "currency": "USD", "occurred_at": f"2026-11-{n:02d}T17:00:00Z",
+               "items": [{"sku": "c", "category": "coffee", "quantity": 1, "unit_amount": 450}]}
+              for n in (2, 4, 9, 23, 30)]
+    response = admin_api.post("/v1/rules/simulate", {"events": events}, idempotency_key=False)
+    assert response.status_code == 200, response.get_json()
+    lines = [line(result, "weekly-regular") for result in response.get_json()["results"]]
+    # the week of the 16th is grace; the 30th completes the third week counted
+    assert [x["current"] for x in lines] == [1, None, 2, 3, 1]
+    assert [x["completed"] for x in lines] == [False, False, False, True, False]
