@@ -40,6 +40,8 @@ def add_explorer_badge(page, artifacts) -> None:
 
 def test_a_badge_a_challenge_and_a_tier_badge_built_with_forms_read_in_words_publish_and_award(
         live_server, page, admin_key, api, artifacts):
+    before = api.enroll(external_id="browser-explorer-before")["id"]
+    api.purchase(before, 1200, items=THREE_KINDS)  # replayed by the impact through the new challenge
     open_builder(page, live_server, admin_key)
     add_explorer_badge(page, artifacts)
     assert "Explorer · not awarded by anything yet" in page.text_content(
@@ -72,6 +74,11 @@ def test_a_badge_a_challenge_and_a_tier_badge_built_with_forms_read_in_words_pub
     assert changes.all_text_contents() == [
         "New badge Explorer: Explorer, image https://example.com/badges/explorer.png",
         "New challenge Three kinds a month: 3 distinct categories in a calendar month → Explorer badge"]
+    impact = page.locator("[data-testid=impact] [data-testid=backtest-progress] tr[data-progress=three-kinds] td")
+    impact.first.wait_for()
+    assert [cell.split() for cell in impact.all_text_contents()] == [["Challenge", "three-kinds"], ["0"], ["1"]]
+    page.locator("[data-testid=impact] [data-testid=backtest-progress]").screenshot(
+        path=artifacts / "32-builder-challenge-impact.png")
     summary.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "32-builder-challenge-in-words.png")
 
