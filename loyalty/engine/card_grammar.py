@@ -10,6 +10,7 @@
         stamps: 9
         reward: free-drink            # issued at no point cost; or points: 100
         expires: {inactive_days: 180} # optional: stamps lapse after that long without one
+                                      # or {after_days: 90}: each stamp lapses that long after its own
 """
 
 from .cards import STAMP_PERIODS, Card
@@ -18,6 +19,7 @@ from .rule_grammar import RULE_ID, item_filters
 
 KEYS = ("id", "name", "description", "stamp", "stamps", "reward", "points", "expires")
 STAMP_KEYS = ("where", "min_amount", "per")
+EXPIRES = ("inactive_days", "after_days")
 
 
 def read_cards(c: Checker, node, rewards: dict, rule_ids: set[str]) -> tuple[Card, ...] | None:
@@ -56,17 +58,27 @@ def _card(c: Checker, node, path: str, rewards: dict | None) -> Card | None:
     stamps = c.integer(keys["stamps"], f"{path}.stamps", 2, "a whole number of stamps")
     stamp = _stamp(c, keys["stamp"], f"{path}.stamp")
     reward_id, points = _completion(c, node, keys, path, rewards)
-    inactive_days = None
-    if "expires" in keys:
-        expires = c.mapping(keys["expires"], f"{path}.expires", ("inactive_days",), required=("inactive_days",))
-        if expires and "inactive_days" in expires:
-            inactive_days = c.integer(expires["inactive_days"], f"{path}.expires.inactive_days", 1)
-    if len(c.errors) > before or stamp is None:
+    expiry = _expires(c, keys["expires"], f"{path}.expires") if "expires" in keys else {}
+    if len(c.errors) > before or stamp is None or expiry is None:
         return None
     filters, min_amount, per = stamp
     return Card(id=card_id, name=name, description=description, stamps=stamps,
                 categories=filters.get("category"), skus=filters.get("sku"), min_amount=min_amount, per=per,
-                reward_id=reward_id, points=points, inactive_days=inactive_days)
+                reward_id=reward_id, points=points, **expiry)
+
+
+def _expires(c: Checker, node, path: str) -> dict | None:
+    """``{inactive_days: N}`` or ``{after_days: N}``, exactly one."""
+    keys = c.mapping(node, path, EXPIRES)
+    if keys is None:
+        return None
+    if len(keys) != 1:
+        c.error(node, path, "give exactly one of 'inactive_days' (after that long without a stamp) or "
+                            "'after_days' (each stamp, that long after it was given)")
+        return None
+    [(key, value)] = keys.items()
+    days = c.integer(value, f"{path}.{key}", 1)
+    return None if days is None else {key: days}
 
 
 def _stamp(c: Checker, node, path: str):

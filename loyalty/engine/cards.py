@@ -21,7 +21,8 @@ STAMP_PERIODS = ("day", "visit")
 @dataclass(frozen=True, slots=True)
 class Card:
     """``reward_id`` or ``points``: what completing it gives; ``inactive_days``: the stamps of a
-    card lapse when no stamp was added for that many program days (None: they never expire)."""
+    card lapse when no stamp was added for that many program days; ``after_days``: each stamp of a
+    card in progress lapses that many days after its own (None for both: they never expire)."""
 
     id: str
     name: str
@@ -34,6 +35,7 @@ class Card:
     reward_id: str | None = None
     points: int | None = None
     inactive_days: int | None = None
+    after_days: int | None = None
 
     def matches(self, item) -> bool:
         return (self.categories is None or item.category in self.categories) and (
@@ -49,20 +51,37 @@ class Card:
         return (self.inactive_days is not None and last_stamp_day is not None
                 and day - last_stamp_day > timedelta(days=self.inactive_days))
 
+    def stamp_lapsed(self, stamp_day: date, day: date) -> bool:
+        """A stamp given on ``stamp_day`` no longer counts on ``day`` (``after_days``)."""
+        return self.after_days is not None and day - stamp_day > timedelta(days=self.after_days)
+
+    def aged(self, stamp_day: date, last_stamp_day: date | None, day: date) -> bool:
+        """A stamp lapsed after the card's last stamp and by ``day``: the count kept at the last stamp
+        (which left out the stamps lapsed by then) still holds it."""
+        return (last_stamp_day is not None and not self.stamp_lapsed(stamp_day, last_stamp_day)
+                and self.stamp_lapsed(stamp_day, day))
+
 
 @dataclass(frozen=True, slots=True)
 class CardProgress:
     """A member's card as read before the event. ``stamped_that_day``: the card already holds an
-    active stamp dated the event's program day."""
+    active stamp dated the event's program day; ``days``: the days of the current card's stamps
+    (read for a card whose stamps lapse by age only)."""
 
     stamps: int = 0
     completed: int = 0
     last_stamp_day: date | None = None
     stamped_that_day: bool = False
+    days: tuple[date, ...] = ()
 
     def shown(self, card: Card, today: date) -> int:
-        """The stamps the member sees today: a lapsed card shows none."""
-        return 0 if card.lapsed(self.last_stamp_day, today) and self.stamps < card.stamps else self.stamps
+        """The stamps the member sees today: a lapsed card shows none, and stamps lapsed by age are off
+        the count. A completed card shows all its stamps until the next one."""
+        if self.stamps >= card.stamps:
+            return self.stamps
+        if card.lapsed(self.last_stamp_day, today):
+            return 0
+        return self.stamps - sum(card.aged(day, self.last_stamp_day, today) for day in self.days)
 
 
 class Stamp(NamedTuple):
@@ -92,7 +111,7 @@ def stamp_card(card: Card, event, progress: CardProgress, day: date) -> tuple[St
                                           "currency": event.currency}
     if card.per == "day" and progress.stamped_that_day:
         return None, "already_stamped", {**about, "per": card.per}
-    current = 0 if card.lapsed(progress.last_stamp_day, day) and progress.stamps < card.stamps else progress.stamps
+    current = progress.shown(card, day)
     stamps = 1 if current >= card.stamps else current + 1
     completes = stamps == card.stamps
     stamp = Stamp(card.id, day, stamps, card.stamps, completes, card.reward_id, card.points)

@@ -45,6 +45,6 @@ def catalog(program) -> dict:
             "stamp": ["where", "min_amount", "per"],
             "stamp_per": list(STAMP_PERIODS),
             "completes_with": ["reward", "points"],
-            "expires": ["inactive_days"],
+            "expires": ["inactive_days", "after_days"],
         },
     }

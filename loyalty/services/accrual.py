@@ -268,7 +268,7 @@ def _card_progress(session: Session, rules: ActiveRules, member_id: str, event_t
                    occurred_at: datetime) -> dict:
     if event_type != PURCHASE or not rules.program.cards:
         return {}
-    return cards.progress(session, member_id, program_day(rules.program, occurred_at))
+    return cards.progress(session, member_id, program_day(rules.program, occurred_at), rules.program.cards)
 
 
 def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,

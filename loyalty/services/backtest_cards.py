@@ -29,7 +29,8 @@ def history(session: Session, members: dict, involved_ids, start: datetime) -> N
     for member_id, card_id, stamp, completes, day in rows:
         member = members[member_id]
         before = member.cards.get(card_id, CardProgress())
-        member.cards[card_id] = CardProgress(stamp, before.completed + bool(completes), day)
+        member.cards[card_id] = CardProgress(stamp, before.completed + bool(completes), day,
+                                             days=() if completes else (*before.days, day))
         member.stamp_days.add((card_id, day))
 
 
@@ -59,7 +60,8 @@ def stamp(member, stamps, counted: Counter) -> None:
     """Put the replay's ``stamps`` on the member's cards, and count them."""
     for given in stamps:
         before = member.cards.get(given.card_id, CardProgress())
-        member.cards[given.card_id] = CardProgress(given.stamps, before.completed + given.completes, given.day)
+        member.cards[given.card_id] = CardProgress(given.stamps, before.completed + given.completes, given.day,
+                                                   days=() if given.completes else (*before.days, given.day))
         member.stamp_days.add((given.card_id, given.day))
         counted[(given.card_id, "stamps")] += 1
         counted[(given.card_id, "completed")] += given.completes

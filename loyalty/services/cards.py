@@ -27,12 +27,29 @@ PROGRESS = text(
 ).bindparams(bindparam("day", type_=Date))
 
 
-def progress(session: Session, member_id: str, day: date) -> dict[str, CardProgress]:
-    """Each card the member has stamps on, as the engine needs it for an event on ``day``."""
+def progress(session: Session, member_id: str, day: date, cards=()) -> dict[str, CardProgress]:
+    """Each card the member has stamps on, as the engine needs it for an event on ``day`` (with the
+    days of the current card's stamps for those of ``cards`` whose stamps lapse by age)."""
+    aging = {card.id for card in cards if card.after_days}
     return {
-        row.card_id: CardProgress(row.stamps, row.completed, _day(row.last_stamp_day), bool(row.stamped_that_day))
+        row.card_id: CardProgress(row.stamps, row.completed, _day(row.last_stamp_day), bool(row.stamped_that_day),
+                                  current_days(session, member_id, row.card_id) if row.card_id in aging else ())
         for row in session.execute(PROGRESS, {"member_id": member_id, "day": day})
     }
+
+
+def current_days(session: Session, member_id: str, card_id: str) -> tuple[date, ...]:
+    """The days of the stamps standing on the member's current card: those since the last completion."""
+    days = []
+    for day, completes in session.execute(
+        select(CardStamp.day, CardStamp.completes).where(
+            CardStamp.member_id == member_id, CardStamp.card_id == card_id, CardStamp.status == "active")
+        .order_by(CardStamp.id.desc())
+    ):
+        if completes:
+            break
+        days.append(_day(day))
+    return tuple(reversed(days))
 
 
 def _day(value) -> date | None:
@@ -92,6 +109,8 @@ def take_back(session: Session, rules: ActiveRules, member: Member, event_id: st
         row = session.get(MemberCard, (member.id, stamp.card_id))
         if card is None or row is None:  # the card left the program: its stamps no longer count
             continue
+        if row.stamps < card.stamps and card.stamp_lapsed(stamp.day, _day(row.last_stamp_day)):
+            continue  # it had lapsed by age before the card's last stamp, which took it off the count
         completion = _completion(session, row)
         row.stamps, undone = taken_back(card, row.stamps, completion != "used")
         row.updated_at = now
@@ -146,7 +165,9 @@ def card_views(session: Session, program: Program, member_id: str, now: datetime
     views = []
     for card in program.cards:
         row = rows.get(card.id)
-        progress_now = CardProgress(row.stamps, row.completed, _day(row.last_stamp_day)) if row else CardProgress()
+        days = current_days(session, member_id, card.id) if row and card.after_days else ()
+        progress_now = CardProgress(row.stamps, row.completed, _day(row.last_stamp_day), days=days) if row \
+            else CardProgress()
         views.append({
             "id": card.id, "name": card.name, "description": card.description,
             "stamps": progress_now.shown(card, today), "of": card.stamps, "completed": progress_now.completed,

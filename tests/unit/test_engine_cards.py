@@ -154,3 +154,30 @@ def test_a_points_card_awards_its_points_on_completion_as_a_non_qualifying_award
     [card_award] = [a for a in result.awards if a.rule_id == "coffee-card"]
     assert (card_award.points, card_award.spend_based, card_award.tier_qualifying) == (100, False, False)
     assert result.card_explanation[0].reason == "Stamp 9 of 9: the Coffee card is complete and gives 100 points"
+
+
+def test_expires_takes_exactly_one_of_inactive_days_or_after_days():
+    text = DEMO_TEXT.replace(COFFEE_CARD, COFFEE_CARD + "    expires: {after_days: 30}\n")
+    [card] = load_program(text).cards
+    assert (card.after_days, card.inactive_days) == (30, None)
+    both = DEMO_TEXT.replace(COFFEE_CARD, COFFEE_CARD + "    expires: {after_days: 30, inactive_days: 60}\n")
+    [(line, _column, path, message)] = errors_of(both)
+    assert (line, path) == (line_of(both, "    expires:"), "cards[0].expires")
+    assert message.startswith("give exactly one of 'inactive_days'")
+    assert "after_days" in DEMO.catalog()["card_keys"]["expires"]
+
+
+def test_each_stamp_lapses_after_days_after_its_own_day_and_the_count_drops():
+    card = Card("c", "Coffee card", "", stamps=9, after_days=30)
+    days = (date(2026, 11, 1), date(2026, 11, 5), date(2026, 11, 20))
+    progress = CardProgress(3, 0, date(2026, 11, 20), days=days)
+    assert progress.shown(card, date(2026, 12, 1)) == 3  # the 1st still counts 30 days on
+    assert progress.shown(card, date(2026, 12, 2)) == 2
+    assert progress.shown(card, date(2026, 12, 6)) == 1
+    stamp, code, args = stamp_card(card, purchase(at=datetime(2026, 12, 6, 17, tzinfo=UTC)), progress,
+                                   date(2026, 12, 6))
+    assert (stamp.stamps, code, args["stamp"]) == (2, "stamp", 2)
+    # the count kept at the 6 December stamp left out the 1st and the 5th: only the 20th lapses after it
+    later = CardProgress(2, 0, date(2026, 12, 6), days=(*days, date(2026, 12, 6)))
+    assert later.shown(card, date(2026, 12, 21)) == 1
+    assert CardProgress(9, 1, date(2026, 11, 20), days=()).shown(card, date(2027, 6, 1)) == 9  # complete: kept
