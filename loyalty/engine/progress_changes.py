@@ -78,7 +78,8 @@ def card_words(card, program: Program) -> str:
         gives = reward.name if reward else card.reward_id
     else:
         gives = points(card.points or 0)
-    lapse = f", stamps lapse after {card.inactive_days} days without one" if card.inactive_days else ""
+    lapse = f", stamps lapse after {card.inactive_days} days without one" if card.inactive_days else \
+        f", each stamp lapses {card.after_days} days after it is given" if card.after_days else ""
     return f"{stamps}, {per} → {gives}{lapse}"
 
 
