@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from loyalty.engine import load_program
 from loyalty.engine.program_changes import program_changes
-from loyalty.engine.progress_changes import badge_words, challenge_words, streak_words
+from loyalty.engine.progress_changes import badge_words, card_words, challenge_words, streak_words
 from loyalty.errors import RulesRejected
 from loyalty.services.program_builder import FormInvalid, apply_form, errors_beside_fields, outline, remove_item
 from loyalty.services.program_builder import forms as program_forms
@@ -94,12 +94,15 @@ def test_what_a_challenge_form_cannot_take_is_said_beside_its_field():
     assert rest == [] and beside["badge"][0].startswith("unknown badge 'explorr'")
 
 
-def test_challenges_and_badges_are_said_in_words_in_the_list_and_in_the_changes():
+def test_cards_challenges_and_badges_are_said_in_words_in_the_list_and_in_the_changes():
     program = load_program(EVERY)
     assert [challenge_words(challenge, program) for challenge in program.challenges] == [
         "3 distinct categories in a calendar month → Explorer badge",
         "€50.00 spent on coffee or tea within 30 days → 200 points, again every 30 days at most",
         "review 3 times in a calendar year → Critic badge"]
+    assert [card_words(card, program) for card in program.cards] == [
+        "6 stamps for croissant or ensaimada of at least €3.00, one a visit → 120 points, stamps lapse after 90 days "
+        "without one", "5 stamps for tea, one a day → A coffee, each stamp lapses 60 days after it is given"]
     assert [badge_words(badge, program) for badge in program.badges] == [
         "from Three kinds a month, Every month, reaching Max", "from Three reviews a year, Daily critic"]
     big = dict(outline(EVERY)["challenges"])["big-spender"]
