@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from loyalty.engine import EventFacts, Item, RulesInvalid, load_program
+from loyalty.engine import EventFacts, Item, MemberFacts, RulesInvalid, evaluate, load_program
 from loyalty.engine.reasons import words as render
 from loyalty.engine.streaks import StreakState, advance_streak, ends_after, standing
 
@@ -174,3 +174,15 @@ def test_a_purchase_without_coffee_or_of_zero_counts_for_nothing():
 def test_an_event_dated_before_the_last_counted_period_changes_nothing():
     state, _ = run(WEEKLY, [date(2026, 11, 16)])
     assert advance_streak(WEEKLY, state, purchase(), date(2026, 11, 9))[:2] == (None, "streak_earlier")
+
+
+def test_evaluate_awards_a_completion_apart_from_the_rules_neither_qualifying_nor_multiplied():
+    before = StreakState(2, 2, 2, 0, date(2026, 11, 16))
+    result = evaluate(PROGRAM, purchase(), MemberFacts("mem_1", "gold", streaks={"weekly-regular": before}))
+    [award] = [a for a in result.awards if a.rule_id == "weekly-regular"]
+    assert (award.points, award.tier_qualifying, award.spend_based) == (50, False, False)
+    lines = {line.rule_id: line for line in result.streak_explanation}
+    assert (lines["weekly-regular"].code, lines["weekly-regular"].points) == ("streak_completed", 50)
+    assert "weekly-regular" not in {line.rule_id for line in result.explanation}
+    [step] = [s for s in result.streak_steps if s.streak_id == "weekly-regular"]
+    assert step.after == StreakState(3, 3, 3, 1, date(2026, 11, 23))
