@@ -6,6 +6,7 @@ explanations use.
 """
 
 from .program import Cap, FixedAward, Program, Rule, SpendAward
+from .progress_changes import progress_changes
 from .reasons import LIMIT_WORDS, unit
 
 
@@ -25,6 +26,7 @@ def program_changes(old: Program, new: Program) -> list[str]:
     said.extend(_cap_changes(old, new))
     said.extend(_tier_changes(old, new))
     said.extend(_reward_changes(old, new))
+    said.extend(progress_changes(old, new))
     said.extend(_setting_changes(old, new))
     return said
 

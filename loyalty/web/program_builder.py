@@ -12,6 +12,8 @@ from loyalty.engine.catalog import catalog
 from loyalty.engine.conditions import EVENT_FIELDS, OPERATORS
 from loyalty.engine.periods import DAY_NAMES
 from loyalty.engine.program_changes import award_words, when_words
+from loyalty.engine.progress_changes import badge_words, challenge_words, streak_words
+from loyalty.engine.wording import money
 from loyalty.errors import LoyaltyError, RulesRejected
 from loyalty.extensions import db
 from loyalty.services import program_builder
@@ -46,12 +48,14 @@ def rules_builder():
     return render_template(
         "admin/_builder.html", outline=outline, words=_rule_words(program), program=program or active,
         compiled=program is not None, catalog=catalog(program or active), award_kinds=AWARD_KINDS,
+        progress_words=_progress_words(program), money=lambda minor: money(minor, (program or active).currency),
         period_names=PERIOD_NAMES, days=DAY_NAMES, operators=OPERATORS, condition_fields=CONDITION_FIELDS,
         units=[(unit, unit) for unit in UNITS], end_of=[(period, period) for period in END_OF],
         type_labels=REWARD_TYPE_LABELS,
         rule_ids=[key for key, _ in outline["rules"]], tier_ids=[key for key, _ in outline["tiers"]],
         tier_names={key: fields["name"] or key for key, fields in outline["tiers"]},
-        reward_names={key: fields["name"] or key for key, fields in outline["rewards"]}, **_new_items())
+        reward_names={key: fields["name"] or key for key, fields in outline["rewards"]},
+        badge_names={key: fields["name"] or key for key, fields in outline["badges"]}, **_new_items())
 
 
 @blp.post("/rules/builder/apply")
@@ -69,7 +73,10 @@ def rules_builder_apply():
     except FormInvalid as invalid:
         return {"fields": invalid.details["fields"], "errors": []}, 422
     except RulesRejected as rejected:
-        return {"fields": {}, "errors": rejected.details["errors"]}, 422
+        if form.get("action") == "remove":
+            return {"fields": {}, "errors": rejected.details["errors"]}, 422
+        fields, errors = program_builder.errors_beside_fields(text, section, key, rejected.details["errors"])
+        return {"fields": fields, "errors": errors}, 422
     except LoyaltyError as error:
         return {"fields": error.details.get("fields") or {}, "errors": [{"message": error.message}]}, 422
     return {"yaml": edited}
@@ -82,10 +89,22 @@ def _new_items() -> dict:
     cap = program_forms.fields("cap", {"per": "day"})
     return {"new_rule": rule, "new_cap": cap, "new_tier": program_forms.fields("tier", {}),
             "new_reward": program_forms.fields("reward", {"type": "free_item"}),
-            "new_card": program_forms.fields("card", {"stamp": {"per": "day"}, "stamps": 10})}
+            "new_card": program_forms.fields("card", {"stamp": {"per": "day"}, "stamps": 10}),
+            "new_badge": program_forms.fields("badge", {}),
+            "new_challenge": program_forms.fields("challenge", {"within": "calendar_month"}),
+            "new_streak": program_forms.fields("streak", {"period": "week", "length": 3})}
 
 
 def _rule_words(program) -> dict[str, str]:
     if program is None:
         return {}
     return {rule.id: f"{award_words(rule, program)}, {when_words(rule)}" for rule in program.rules}
+
+
+def _progress_words(program) -> dict[str, dict[str, str]]:
+    """Each challenge, streak and badge in words, for its line in the list; none while the text does not compile."""
+    if program is None:
+        return {"challenges": {}, "streaks": {}, "badges": {}}
+    return {"challenges": {item.id: challenge_words(item, program) for item in program.challenges},
+            "streaks": {item.id: streak_words(item, program) for item in program.streaks},
+            "badges": {item.id: badge_words(item, program) for item in program.badges}}

@@ -60,6 +60,32 @@ def seed(api) -> str:
     return ana
 
 
+def build_a_challenge(page, artifacts: Path) -> None:
+    """A challenge added with its form, open below its line in words; then removed, as it came."""
+    add = page.locator("[data-testid=add-challenge]")
+    add.locator("summary").click()
+    add.locator("[name=name]").fill("Three kinds a month")
+    add.locator("[name=id]").fill("three-kinds")
+    add.locator("[name=description]").fill("Coffee, tea and a pastry in one month")
+    add.locator("[name=goal]").select_option("distinct_categories")
+    add.locator("[name=goal_categories]").fill("3")
+    add.locator("[name=points]").fill("100")
+    add.get_by_role("button", name="Apply to the editor").click()
+    challenge = page.locator("[data-testid=builder-challenges] li[data-challenge=three-kinds]")
+    challenge.locator("summary", has_text="3 distinct categories in a calendar month → 100 points").wait_for()
+    challenge.locator("summary").click()
+    page.locator("[data-testid=changes] li", has_text="New challenge Three kinds a month").wait_for()
+    page.wait_for_selector("[data-testid=impact] [data-testid=backtest-difference]")
+    page.locator("[data-testid=builder-challenges] h2").evaluate("""heading => {
+        const panel = document.getElementById("builder-panel");
+        panel.scrollTop += heading.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+    }""")
+    assert serious_problems(page) == []
+    photograph(page, artifacts, "builder-challenge")
+    challenge.get_by_role("button", name="Remove this challenge").click()
+    challenge.wait_for(state="detached")
+
+
 def test_every_admin_page_is_clear_accessible_and_photographed(live_server, laptop, admin_key, api, artifacts):
     page = laptop
     ana = seed(api)
@@ -78,6 +104,7 @@ def test_every_admin_page_is_clear_accessible_and_photographed(live_server, lapt
     coffee.locator("summary").scroll_into_view_if_needed()
     assert serious_problems(page) == []
     photograph(page, artifacts, "builder")
+    build_a_challenge(page, artifacts)
 
     page.click("#tab-yaml")
     page.wait_for_selector(".CodeMirror")

@@ -160,11 +160,15 @@ def test_a_stamp_card_is_added_with_its_form_and_stamps_once_published(live_serv
     add.locator("[name=completes]").select_option("points")
     assert add.locator("[name=reward]").is_hidden(), "a card completing with points names no reward"
     add.locator("[name=points]").fill("100")
+    assert add.locator("[name=expires_days]").is_hidden(), "stamps that never lapse need no days"
+    add.locator("[name=expires]").select_option("after_days")
+    add.locator("[name=expires_days]").fill("60")
     page.screenshot(path=artifacts / "25-builder-stamp-card.png")
     add.get_by_role("button", name="Apply to the editor").click()
     summary = page.locator("[data-testid=builder-cards] li[data-card=tea-card] summary")
     summary.wait_for()
     assert "5 stamps for tea, one a day, then 100 points" in summary.text_content()
+    assert "    expires: {after_days: 60}\n" in page.evaluate("window.rulesEditor.getValue()")
     page.fill("#note", "a tea card")
     page.click("#publish")
     page.wait_for_selector(".flash")

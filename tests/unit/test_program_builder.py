@@ -38,6 +38,8 @@ def every_form(text: str):
 def test_every_form_applied_unchanged_writes_the_text_back_byte_for_byte(text):
     forms = list(every_form(text))
     assert len(forms) >= 16
+    if text is EVERY:  # the fixture holds an item of every section the builder has a form for
+        assert {section for section, _, _ in forms} == set(SECTIONS)
     for section, key, fields in forms:
         assert apply_form(text, section, key, fields) == text, (section, key)
 
@@ -269,3 +271,17 @@ def test_a_stamp_card_is_built_and_changed_by_its_form():
             "      where: {category: tea}\n      per: day\n    stamps: 6\n    points: 100\n\n# Earning rules.") in tea
     card = load_program(tea).card("tea-card")
     assert (card.stamps, card.points, card.categories) == (6, 100, frozenset({"tea"}))
+
+
+def test_a_stamp_cards_stamps_lapse_all_after_days_without_one_or_each_after_its_own_days():
+    cards = dict(outline(EVERY)["cards"])
+    assert [(cards[key]["expires"], cards[key]["expires_days"]) for key in ("pastry-card", "tea-card")] == [
+        ("inactive_days", "90"), ("after_days", "60")]
+    edited = apply_form(EVERY, "cards", "pastry-card", {**cards["pastry-card"], "expires": "after_days"})
+    assert changed_lines(EVERY, edited) == ["-    expires: {inactive_days: 90}", "+    expires: {after_days: 90}"]
+    assert load_program(edited).card("pastry-card").after_days == 90
+    never = apply_form(EVERY, "cards", "tea-card", {**cards["tea-card"], "expires": ""})
+    assert changed_lines(EVERY, never) == ["-    expires: {after_days: 60}   # each stamp, sixty days after it"]
+    with pytest.raises(FormInvalid) as invalid:
+        apply_form(EVERY, "cards", "tea-card", {**cards["tea-card"], "expires_days": ""})
+    assert invalid.value.details["fields"] == {"expires_days": ["required"]}

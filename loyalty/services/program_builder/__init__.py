@@ -5,7 +5,7 @@
 and order (``yaml_tree`` does the edits of the round-trip tree and of lines).
 """
 
-from .document import SECTIONS, apply_form, outline, remove_item
+from .document import SECTIONS, apply_form, errors_beside_fields, outline, remove_item
 from .form_reader import FormInvalid
 
-__all__ = ["SECTIONS", "FormInvalid", "apply_form", "outline", "remove_item"]
+__all__ = ["SECTIONS", "FormInvalid", "apply_form", "errors_beside_fields", "outline", "remove_item"]

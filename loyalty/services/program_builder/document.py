@@ -39,13 +39,19 @@ SECTIONS = {
     "tiers": ("tier", ("tiers", "levels"), True),
     "rewards": ("reward", ("rewards",), True),
     "cards": ("card", ("cards",), True),
+    "badges": ("badge", ("badges",), True),
+    "challenges": ("challenge", ("challenges",), True),
+    "streaks": ("streak", ("streaks",), True),
     "tier_settings": ("tier_settings", ("tiers",), False),
     "expiry": ("expiry", ("expiry",), False),
     "lifecycle": ("lifecycle", ("lifecycle",), False),
     "program": ("program", ("program",), False),
     "transfers": ("transfers", ("transfers",), False),
 }
-ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward", "cards": "stamp card"}
+#: The form field showing a YAML key, where their names differ.
+ERROR_FIELDS = {"where": "item_values"}
+ITEM_NAMES = {"rules": "way to earn", "caps": "cap", "tiers": "tier", "rewards": "reward", "cards": "stamp card",
+              "badges": "badge", "challenges": "challenge", "streaks": "streak"}
 
 
 def outline(text: str) -> dict:
@@ -99,7 +105,8 @@ def remove_item(text: str, section: str, key: str) -> str:
     _, path, is_list = _section(section)
     if not is_list:
         raise ValidationFailed({"section": [f"one of {', '.join(ITEM_NAMES)}"]})
-    items = _find(_load(text), path)
+    document = _load(text)
+    items = _find(document, path)
     item = _item(items if isinstance(items, CommentedSeq) else None, key)
     if item is None:
         raise ValidationFailed({"id": [f"no {ITEM_NAMES[section]} {key!r}"]})
@@ -107,6 +114,8 @@ def remove_item(text: str, section: str, key: str) -> str:
     spans = item_spans(lines, items)
     index = next(i for i, candidate in enumerate(items) if candidate is item)
     lead, end = spans[index]
+    if len(items) == 1 and len(path) == 1:  # the section's last item: the section goes with it
+        lead = document.lc.key(path[0])[0]
     while lead > 0 and is_comment(lines[lead - 1]):
         lead -= 1
     if end < len(lines) and not lines[end].strip():
@@ -115,6 +124,34 @@ def remove_item(text: str, section: str, key: str) -> str:
         lead -= 1
     del lines[lead:end]
     return _checked("".join(lines))
+
+
+def errors_beside_fields(text: str, section: str, key: str, errors: list[dict]) -> tuple[dict, list[dict]]:
+    """The engine's errors about the item a form wrote (``key``: its id, empty for a new one) by the form's field
+    they concern ("challenges[2].award.badge" → badge), and the others as they came."""
+    kind, path, is_list = _section(section)
+    where = ".".join(path)
+    if is_list:
+        try:
+            items = _find(_load(text), path)
+        except RulesRejected:
+            return {}, errors
+        items = list(items) if isinstance(items, list) else []
+        index = next((i for i, item in enumerate(items) if isinstance(item, dict) and str(item.get("id")) == key),
+                     len(items))
+        where += f"[{index}]"
+    names = set(forms.fields(kind, {}))
+    beside, rest = {}, []
+    for error in errors:
+        error_path = str(error.get("path") or "")
+        steps = error_path[len(where):].lstrip(".").split(".") if error_path.startswith(where) else []
+        keys = [ERROR_FIELDS.get(step.split("[")[0], step.split("[")[0]) for step in reversed(steps)]
+        name = next((key for key in keys if key in names), None)
+        if name is None:
+            rest.append(error)
+        else:
+            beside.setdefault(name, []).append(error["message"])
+    return beside, rest
 
 
 def _section(section: str):

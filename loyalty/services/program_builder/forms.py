@@ -9,6 +9,7 @@ form shows; the document layer applies only what a form changed, so whatever
 a form cannot show stays as written.
 """
 
+from loyalty.engine.card_grammar import EXPIRES as CARD_EXPIRES
 from loyalty.engine.expiry import EXPIRY_KEYS
 from loyalty.engine.periods import PERIODS
 from loyalty.engine.rewards import KEYS as REWARD_KEYS
@@ -27,6 +28,7 @@ from .form_reader import (
     put,
     text_of,
 )
+from .progress_forms import badge_data, badge_fields, challenge_data, challenge_fields, streak_data, streak_fields
 from .rule_form import END_OF, rule_data, rule_fields
 
 
@@ -61,7 +63,7 @@ def _cap_data(form: FormReader) -> dict:
     return cap
 
 
-TIER_KEYS = ("id", "name", "qualifying_points", "multiplier")
+TIER_KEYS = ("id", "name", "qualifying_points", "multiplier", "badge")
 
 
 def _tier_fields(tier: dict) -> dict:
@@ -73,6 +75,7 @@ def _tier_data(form: FormReader) -> dict:
             "name": form.required("name"),
             "qualifying_points": form.whole("qualifying_points", required=True)}
     put(tier, "multiplier", form.number("multiplier"))
+    put(tier, "badge", form.text("badge"))
     return tier
 
 
@@ -185,7 +188,13 @@ def _card_fields(card: dict) -> dict:
             "min_amount": text_of(stamp.get("min_amount")), "per": text_of(stamp.get("per")),
             "stamps": text_of(card.get("stamps")), "completes": "points" if "points" in card else "reward",
             "reward": text_of(card.get("reward")), "points": text_of(card.get("points")),
-            "inactive_days": text_of((card.get("expires") or {}).get("inactive_days"))}
+            **_card_expiry_fields(card.get("expires") or {})}
+
+
+def _card_expiry_fields(expires: dict) -> dict:
+    """``{inactive_days: N}`` or ``{after_days: N}`` as which (``expires``) and how many days."""
+    kind = next((name for name in CARD_EXPIRES if name in expires), "")
+    return {"expires": kind, "expires_days": text_of(expires.get(kind)) if kind else ""}
 
 
 def _card_data(form: FormReader) -> dict:
@@ -202,9 +211,9 @@ def _card_data(form: FormReader) -> dict:
         card["points"] = form.whole("points", minimum=1, required=True)
     else:
         card["reward"] = form.required("reward")
-    days = form.whole("inactive_days", minimum=1)
-    if days:
-        card["expires"] = {"inactive_days": days}
+    kind = form.choice("expires", CARD_EXPIRES)
+    if kind:
+        card["expires"] = {kind: form.whole("expires_days", minimum=1, required=True)}
     return ordered(card, CARD_KEYS)
 
 
@@ -219,5 +228,8 @@ _FORMS = {
     "program": (_program_fields, _program_data),
     "transfers": (_transfers_fields, _transfers_data),
     "card": (_card_fields, _card_data),
+    "badge": (badge_fields, badge_data),
+    "challenge": (challenge_fields, challenge_data),
+    "streak": (streak_fields, streak_data),
 }
 KINDS = tuple(_FORMS)

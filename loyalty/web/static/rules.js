@@ -208,17 +208,30 @@
     });
   }
 
+  var problemCount = 0;
+
   function formProblems(form, result) {
     var status = form.querySelector(".form-status");
     Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (input) {
       input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
     });
+    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (note) { note.remove(); });
     var said = [];
     Object.keys(result.fields || {}).forEach(function (name) {
       var input = form.querySelector("[name=" + name + "]");
-      if (input) input.setAttribute("aria-invalid", "true");
       var label = input && input.closest("label") ? input.closest("label").firstChild.textContent.trim() : name;
       said.push(label + ": " + result.fields[name].join(", "));
+      if (!input) return;
+      /* What is wrong stands right under the field, and is read with it. */
+      var note = document.createElement("span");
+      note.className = "field-error error";
+      note.id = "problem-" + (++problemCount);
+      note.textContent = result.fields[name].join(", ");
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+      var group = input.type === "checkbox" && input.closest("[role=group]");
+      if (group) group.appendChild(note); else input.insertAdjacentElement("afterend", note);
     });
     (result.errors || []).forEach(function (error) {
       said.push((error.path ? error.path + ": " : "") + error.message);
