@@ -9,7 +9,7 @@ For each database (SQLite file, PostgreSQL at LOYALTY_BENCH_DATABASE_URL or
      floor the accrual's SQL sets, with no framework, rules, ORM or JSON
   A  POST /v1/events, a purchase, spread over 10,000 members
   A1 POST /v1/events, 32 connections on one single member
-  B  POST /v1/events/batch, batches of 500 of A's purchases, one a worker in flight
+  B  POST /v1/events/batch, batches of 500 of A's purchases, --batches-in-flight at once
   R  GET /v1/members/{id}
   D  POST /v1/members/{id}/redemptions (free-drink)
 
@@ -277,7 +277,7 @@ REPLAY_MEMBERS = 1000
 
 
 def bench_database(kind: str, duration: int, connections: int, workers: int,
-                   scenarios: tuple[str, ...] = ALL_SCENARIOS, rounds: int = 1) -> dict:
+                   scenarios: tuple[str, ...] = ALL_SCENARIOS, rounds: int = 1, batches_in_flight: int = 2) -> dict:
     """Each closed-loop scenario ``rounds`` times, in turn (H, T, S, A, … then again), and its median.
 
     The three servers (ceilings, the service, the replay) run side by side,
@@ -318,9 +318,8 @@ def bench_database(kind: str, duration: int, connections: int, workers: int,
                 storage = kind == "postgres" and name == "A" and round_number == 0
                 if storage:
                     events_before, size_before = count_events(url), storage_bytes(url)
-                # Batches: one a worker in flight, as many tills uploading at once would send them.
                 if name == "B":
-                    measured = wrk(base, path, script, duration, workers, script_env, timeout=60)
+                    measured = wrk(base, path, script, duration, batches_in_flight, script_env, timeout=60)
                 else:
                     measured = wrk(base, path, script, duration, connections, script_env)
                 runs[name].append(measured)
@@ -406,6 +405,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (same for every server)")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help="which of H,T,S,A,A1,B,R,D,open to run (default all; open needs A and/or R)")
+    parser.add_argument("--batches-in-flight", type=int, default=os.cpu_count(),
+                        help="B: batches sent at once (default: one a core)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="closed-loop measurements of each scenario, taken in turn; the median is reported")
     args = parser.parse_args()
@@ -415,7 +416,7 @@ def main() -> None:
           f"median of {args.rounds} rounds, {os.cpu_count()} CPUs, load generator on the same machine")
     for kind in args.databases.split(","):
         report(kind, bench_database(kind, args.duration, args.connections, args.workers,
-                                    tuple(args.scenarios.split(",")), args.rounds))
+                                    tuple(args.scenarios.split(",")), args.rounds, args.batches_in_flight))
 
 
 if __name__ == "__main__":
