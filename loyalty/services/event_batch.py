@@ -12,6 +12,10 @@ under one SAVEPOINT; if an event fails the whole run rolls back to it and
 runs again with a SAVEPOINT per event, the failed one alone writing nothing.
 A SAVEPOINT per event from the start would flush the members after each
 event and cost two more statements an event (see docs/batches.md).
+
+What the events insert is held and written a table at a time
+(``db.held_rows``); a member's held rows, stamps and progress are written
+before its next event reads them.
 """
 
 from collections.abc import Callable
