@@ -1,7 +1,7 @@
 """Recording customer actions and turning them into points."""
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,6 @@ from loyalty.engine import (
     Item,
     MemberFacts,
     ReferrerFacts,
-    UsageKeys,
     evaluate,
     lifecycle_stage,
     stored_explanation,
@@ -26,7 +25,7 @@ from loyalty.ids import new_id
 from loyalty.models import Event, Member
 from loyalty.services import cards, challenges, counters, identity, streaks, tier_review
 from loyalty.services.event_checks import event_errors
-from loyalty.services.member_view import read_member, with_new_lots
+from loyalty.services.member_view import MemberReads, read_member, with_new_lots
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import current_tier, program_day, upgrade_if_qualified
 
@@ -109,12 +108,9 @@ def preview_event(session: Session, rules: ActiveRules, data: EventInput, now: d
     if member is None:
         raise NotFound("No such member.")
     referrer = session.get(Member, member.referred_by_id) if member.referred_by_id else None
-    return evaluate(rules.program, _facts(data, occurred_at),
-                    _member_facts(session, rules, member, referrer, rules.program.usage_keys(data.type, occurred_at),
-                                  card_progress=_card_progress(session, rules, member.id, data.type, occurred_at),
-                                  challenge_progress=challenges.progress(session, rules.program, member.id, data.type,
-                                                                         occurred_at),
-                                  streak_states=streaks.states(session, rules.program, member.id, data.type)))
+    day = program_day(rules.program, occurred_at)
+    _, member_facts = _read_member_facts(session, rules, member, referrer, data, occurred_at, day, now)
+    return evaluate(rules.program, _facts(data, occurred_at), member_facts)
 
 
 def apply_event(session: Session, rules: ActiveRules, member: Member, data: EventInput,
@@ -145,15 +141,10 @@ def _apply_event(session: Session, rules: ActiveRules, member: Member, data: Eve
         if referrer is not None and referrer.id == member.id:
             referrer = None
     # The member view's reads come with the counters': the answer then needs no read after the write.
-    keys = program.usage_keys(data.type, occurred_at)
     day = program_day(program, occurred_at)
-    reads = read_member(session, program, member.id, now, keys.member, day)
+    reads, member_facts = _read_member_facts(session, rules, member, referrer, data, occurred_at, day, now)
     facts = _facts(data, occurred_at)
-    card_progress = reads.cards if data.type == PURCHASE else {}
-    evaluation = evaluate(program, facts, _member_facts(
-        session, rules, member, referrer, keys, reads.usage, card_progress,
-        challenges.progress(session, program, member.id, data.type, occurred_at),
-        streaks.states(session, program, member.id, data.type)))
+    evaluation = evaluate(program, facts, member_facts)
     event = {
         "id": new_id("evt"), "member_id": member.id, "type": data.type, "source_id": data.source_id,
         "occurred_at": occurred_at, "recorded_at": now, "amount": data.amount, "currency": data.currency,
@@ -267,29 +258,24 @@ def _facts(data: EventInput, occurred_at: datetime) -> EventFacts:
     )
 
 
-def _card_progress(session: Session, rules: ActiveRules, member_id: str, event_type: str,
-                   occurred_at: datetime) -> dict:
-    if event_type != PURCHASE or not rules.program.cards:
-        return {}
-    return cards.progress(session, member_id, program_day(rules.program, occurred_at), rules.program.cards)
-
-
-def _member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
-                  keys: UsageKeys, usage: dict | None = None, card_progress: dict | None = None,
-                  challenge_progress: dict | None = None, streak_states: dict | None = None) -> MemberFacts:
-    """What the engine knows of the member, given the event's usage ``keys`` (``Program.usage_keys``);
-    ``usage`` if the member's counters are already read."""
+def _read_member_facts(session: Session, rules: ActiveRules, member: Member, referrer: Member | None,
+                       data: EventInput, occurred_at: datetime, day: date, now: datetime
+                       ) -> tuple[MemberReads, MemberFacts]:
+    """The member's reads for an event on program ``day`` (its counters, points expiring soon and
+    stamp cards, in one statement) and what the engine knows of the member."""
+    program = rules.program
+    keys = program.usage_keys(data.type, occurred_at)
+    reads = read_member(session, program, member.id, now, keys.member, day)
     referrer_facts = None
     if referrer is not None:
         referrer_facts = ReferrerFacts(
             member_id=referrer.id, email=referrer.email, status=referrer.status,
             usage=counters.usage_for(session, referrer.id, keys.referrer),
         )
-    return MemberFacts(
-        member_id=member.id, tier_id=current_tier(rules.program, member).id, email=member.email,
-        referred=member.referred_by_id is not None, referrer=referrer_facts,
-        usage=counters.usage_for(session, member.id, keys.member) if usage is None else usage,
-        cards=card_progress or {},
-        challenges=challenge_progress or {},
-        streaks=streak_states or {},
+    return reads, MemberFacts(
+        member_id=member.id, tier_id=current_tier(program, member).id, email=member.email,
+        referred=member.referred_by_id is not None, referrer=referrer_facts, usage=reads.usage,
+        cards=reads.cards if data.type == PURCHASE else {},
+        challenges=challenges.progress(session, program, member.id, data.type, occurred_at),
+        streaks=streaks.states(session, program, member.id, data.type),
     )

@@ -8,7 +8,7 @@ completion issues. Every write happens under the member's row lock.
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from loyalty import ledger, outbox
@@ -18,24 +18,6 @@ from loyalty.models import CardStamp, Member, MemberCard, Redemption
 from loyalty.services import redemptions
 from loyalty.services.rules import ActiveRules
 from loyalty.services.tiers import program_day
-
-PROGRESS = text(
-    "SELECT c.card_id, c.stamps, c.completed, c.last_stamp_day,"
-    " EXISTS (SELECT 1 FROM card_stamps s WHERE s.member_id = c.member_id AND s.card_id = c.card_id"
-    " AND s.once_day = :day) AS stamped_that_day"
-    " FROM member_cards c WHERE c.member_id = :member_id"
-).bindparams(bindparam("day", type_=Date))
-
-
-def progress(session: Session, member_id: str, day: date, cards=()) -> dict[str, CardProgress]:
-    """Each card the member has stamps on, as the engine needs it for an event on ``day`` (with the
-    days of the current card's stamps for those of ``cards`` whose stamps lapse by age)."""
-    aging = {card.id for card in cards if card.after_days}
-    return {
-        row.card_id: CardProgress(row.stamps, row.completed, _day(row.last_stamp_day), bool(row.stamped_that_day),
-                                  current_days(session, member_id, row.card_id) if row.card_id in aging else ())
-        for row in session.execute(PROGRESS, {"member_id": member_id, "day": day})
-    }
 
 
 def current_days(session: Session, member_id: str, card_id: str) -> tuple[date, ...]:
