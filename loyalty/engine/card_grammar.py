@@ -14,7 +14,7 @@
 """
 
 from .cards import STAMP_PERIODS, Card
-from .checker import Checker
+from .checker import Checker, id_node
 from .rule_grammar import RULE_ID, item_filters
 
 KEYS = ("id", "name", "description", "stamp", "stamps", "reward", "points", "expires")
@@ -36,15 +36,11 @@ def read_cards(c: Checker, node, rewards: dict, rule_ids: set[str]) -> tuple[Car
             ok = False
         elif card.id in {other.id for other in cards} or card.id in rule_ids:
             what = "a card" if card.id not in rule_ids else "a rule"
-            c.error(_id_node(item), f"cards[{i}].id", f"id '{card.id}' is already used by {what}")
+            c.error(id_node(item), f"cards[{i}].id", f"id '{card.id}' is already used by {what}")
             ok = False
         else:
             cards.append(card)
     return tuple(cards) if ok else None
-
-
-def _id_node(node):
-    return next((v for k, v in node.value if k.value == "id"), node)
 
 
 def _card(c: Checker, node, path: str, rewards: dict | None) -> Card | None:

@@ -177,6 +177,11 @@ class Checker:
         return text
 
 
+def id_node(node):
+    """The ``id`` value of a mapping ``node`` (where an error about the id points), else the node."""
+    return next((v for k, v in node.value if k.value == "id"), node)
+
+
 def _below(value, minimum) -> str:
     if minimum == 0:
         return f"must not be negative (got {value})"

@@ -1,7 +1,7 @@
 """The `streaks:` section of the YAML, checked and compiled (see streaks.py)."""
 
 from .challenge_grammar import read_award
-from .checker import Checker
+from .checker import Checker, id_node
 from .rule_grammar import ACTION, RULE_ID, item_filters
 from .streaks import STREAK_PERIODS, Streak
 
@@ -19,15 +19,11 @@ def read_streaks(c: Checker, node, badge_ids: set[str] | None, taken_ids: set[st
         if streak is None:
             ok = False
         elif streak.id in taken_ids or streak.id in {s.id for s in streaks}:
-            c.error(_id_node(item), f"streaks[{i}].id", f"id '{streak.id}' is already used")
+            c.error(id_node(item), f"streaks[{i}].id", f"id '{streak.id}' is already used")
             ok = False
         else:
             streaks.append(streak)
     return tuple(streaks) if ok else None
-
-
-def _id_node(node):
-    return next((v for k, v in node.value if k.value == "id"), node)
 
 
 def _streak(c: Checker, node, path: str, badge_ids: set[str] | None) -> Streak | None:
