@@ -17,7 +17,7 @@ replayed either.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from loyalty.models import Event, Lot, Member, Refund, TierChange
 from loyalty.services import backtest_progress
 from loyalty.services.replayed_progress import ReplayedProgress
 from loyalty.services.rules import program_for_version
+from loyalty.services.tiers import program_day
 
 MAX_WINDOW = timedelta(days=400)
 MAX_EVENTS = 200_000
@@ -163,7 +164,7 @@ def _history(session: Session, members: dict[str, MemberRun], involved_ids, star
         .join(Refund, Refund.event_id == Event.id)
         .where(Refund.created_at < start, Event.member_id.in_(involved_ids))
     ):
-        members[member_id].qualifying[_day(program(version), occurred_at)] -= points
+        members[member_id].qualifying[program_day(program(version), occurred_at)] -= points
 
 
 def _count_awards(program: Program, owner_id: str, occurred_at: datetime, lots: list,
@@ -196,7 +197,7 @@ def _count_awards(program: Program, owner_id: str, occurred_at: datetime, lots: 
         if owner is not None:
             qualifying = sum(p for m, p, spend in awards if m == owner_id and spend)
             if qualifying:
-                owner.qualifying[_day(program, occurred_at)] += qualifying
+                owner.qualifying[program_day(program, occurred_at)] += qualifying
 
 
 def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[Counter, Counter, dict]:
@@ -220,7 +221,7 @@ def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[
             if award.member_id == member.id and award.tier_qualifying:
                 qualifying += award.points
         if qualifying:
-            member.qualifying[_day(candidate, event.occurred_at)] += qualifying
+            member.qualifying[program_day(candidate, event.occurred_at)] += qualifying
             moved = _upgrade(candidate, member, event.occurred_at)
             if moved:
                 moves[moved] += 1
@@ -229,7 +230,7 @@ def _replay(candidate: Program, events, members: dict[str, MemberRun]) -> tuple[
 
 def _upgrade(program: Program, member: MemberRun, now: datetime) -> tuple[str, str] | None:
     """As ``tiers.upgrade_if_qualified``: up only, right after the event that reaches a threshold."""
-    today = _day(program, now)
+    today = program_day(program, now)
     first_day = today - timedelta(days=program.qualifying_window.days - 1)
     total = sum(points for day, points in member.qualifying.items() if first_day <= day <= today)
     target = program.tier_for_points(total)
@@ -245,10 +246,6 @@ def _tier(program: Program, tier_id: str | None) -> Tier:
         return program.tier(tier_id) if tier_id else program.base_tier
     except KeyError:
         return program.base_tier
-
-
-def _day(program: Program, moment: datetime) -> date:
-    return moment.astimezone(program.timezone).date()
 
 
 def _facts(event) -> EventFacts:

@@ -18,6 +18,7 @@ from loyalty.engine.challenges import Entry, window_key
 from loyalty.engine.streaks import StreakState, replayed
 from loyalty.models import ChallengeCompletion, ChallengeEntry, Event, StreakEntry
 from loyalty.services import backtest_cards
+from loyalty.services.tiers import program_day
 
 KINDS = ("cards", "challenges", "streaks")
 
@@ -50,8 +51,8 @@ def history(session: Session, candidate: Program, members: dict, involved_ids, s
     ):
         streak, states = candidate.streak(streak_id), members[member_id].progress.streaks
         if streak is not None:
-            day = occurred_at.astimezone(candidate.timezone).date()
-            states[streak_id] = replayed(streak, states.get(streak_id, StreakState()), day)
+            states[streak_id] = replayed(streak, states.get(streak_id, StreakState()),
+                                         program_day(candidate, occurred_at))
 
 
 def actual(session: Session, window) -> dict[str, Counter]:
@@ -72,8 +73,7 @@ def counts() -> dict[str, Counter]:
 
 def facts(program: Program, member, event_type: str, occurred_at: datetime) -> dict:
     """The engine's view of the member's cards, challenges and streaks (``MemberFacts`` keywords)."""
-    day = occurred_at.astimezone(program.timezone).date()
-    return {"cards": backtest_cards.progress(program, member, event_type, day),
+    return {"cards": backtest_cards.progress(program, member, event_type, program_day(program, occurred_at)),
             "challenges": member.progress.challenge_progress(program, event_type, occurred_at),
             "streaks": member.progress.streaks}
 

@@ -11,6 +11,7 @@ from loyalty.errors import NotFound
 from loyalty.models import Member
 from loyalty.services import backtest_cards, counters
 from loyalty.services.replayed_progress import ReplayedProgress
+from loyalty.services.tiers import program_day
 
 
 @dataclass
@@ -53,7 +54,7 @@ def simulate(program: Program, events: list[EventFacts], tier_id: str | None = N
         member = MemberFacts(member_id=member_id, tier_id=tier, email=email, referred=referred,
                              referrer=referrer_now, usage=dict(used[member_id]),
                              cards=backtest_cards.progress(program, cards, facts.type,
-                                                           facts.occurred_at.astimezone(program.timezone).date()),
+                                                           program_day(program, facts.occurred_at)),
                              challenges=cards.challenge_progress(program, facts.type, facts.occurred_at),
                              streaks=dict(cards.streaks))
         evaluation = evaluate(program, facts, member)

@@ -17,6 +17,7 @@ from loyalty.engine import Program
 from loyalty.engine.streaks import StreakState, StreakStep, ends_after, standing
 from loyalty.models import Member, MemberStreak, StreakEntry
 from loyalty.services.challenges import give_badge
+from loyalty.services.tiers import program_day
 
 
 def states(session: Session, program: Program, member_id: str, event_type: str) -> dict[str, StreakState]:
@@ -90,7 +91,7 @@ def streak_views(session: Session, program: Program, member_id: str, now: dateti
         return []
     rows = {row.streak_id: row for row in session.scalars(
         select(MemberStreak).where(MemberStreak.member_id == member_id))}
-    today = now.astimezone(program.timezone).date()
+    today = program_day(program, now)
     views = []
     for streak in program.streaks:
         row = rows.get(streak.id)
