@@ -25,50 +25,56 @@ def _insert(session: Session):
 def remind_expiring_points(session: Session, now: datetime, notice: timedelta, *,
                            batch_size: int = 1000) -> SweepResult:
     """``points.expiring`` for each spendable lot that expires within ``notice``, once per lot."""
-    result = SweepResult()
     due = (select(Lot.id, Lot.member_id, Lot.remaining, Lot.expires_at)
            .where(Lot.status == "active", Lot.remaining > 0, Lot.expires_at > now, Lot.expires_at <= now + notice,
                   ~exists().where(ExpiryReminder.lot_id == Lot.id))
            .order_by(Lot.id).limit(batch_size))
-    while True:
-        with write_transaction(session):
-            lots = session.execute(due).all()
-            endpoints = outbox.subscribed_endpoints(session)
-            for lot in lots:
-                if _claimed(session, _insert(session)(ExpiryReminder).values(lot_id=lot.id, sent_at=now)
-                            .on_conflict_do_nothing(index_elements=["lot_id"])):
-                    outbox.emit(session, "points.expiring", lot.member_id, {
-                        "member_id": lot.member_id, "lot_id": lot.id, "points": lot.remaining,
-                        "expires_at": lot.expires_at}, now, endpoints=endpoints)
-                    result.done += 1
-        result.batches += 1
-        if len(lots) < batch_size:
-            return result
+
+    def send(lot, endpoints) -> bool:
+        if not _claimed(session, _insert(session)(ExpiryReminder).values(lot_id=lot.id, sent_at=now)
+                        .on_conflict_do_nothing(index_elements=["lot_id"])):
+            return False
+        outbox.emit(session, "points.expiring", lot.member_id, {
+            "member_id": lot.member_id, "lot_id": lot.id, "points": lot.remaining,
+            "expires_at": lot.expires_at}, now, endpoints=endpoints)
+        return True
+
+    return _send_in_batches(session, due, batch_size, send)
 
 
 def remind_expiring_tiers(session: Session, now: datetime, notice: timedelta, *,
                           batch_size: int = 1000) -> SweepResult:
     """``tier.expiring`` for each member whose tier hold ends within ``notice``, once per hold."""
-    result = SweepResult()
     due = (select(Member.id, Member.tier_id, Member.tier_expires_at)
            .where(Member.status == "active", Member.tier_expires_at > now, Member.tier_expires_at <= now + notice,
                   ~exists().where(TierReminder.member_id == Member.id,
                                   TierReminder.expires_at == Member.tier_expires_at))
            .order_by(Member.id).limit(batch_size))
+
+    def send(member, endpoints) -> bool:
+        if not _claimed(session, _insert(session)(TierReminder).values(
+                member_id=member.id, tier_id=member.tier_id, expires_at=member.tier_expires_at, sent_at=now)
+                .on_conflict_do_nothing(index_elements=["member_id", "expires_at"])):
+            return False
+        outbox.emit(session, "tier.expiring", member.id, {
+            "member_id": member.id, "tier": member.tier_id, "expires_at": member.tier_expires_at},
+            now, endpoints=endpoints)
+        return True
+
+    return _send_in_batches(session, due, batch_size, send)
+
+
+def _send_in_batches(session: Session, due, batch_size: int, send) -> SweepResult:
+    """``send`` each row ``due`` selects (at most ``batch_size``), a committed batch at a time, until a
+    batch comes back short; ``send`` says whether it sent (a claim another run made first: no)."""
+    result = SweepResult()
     while True:
         with write_transaction(session):
-            members = session.execute(due).all()
+            rows = session.execute(due).all()
             endpoints = outbox.subscribed_endpoints(session)
-            for member in members:
-                if _claimed(session, _insert(session)(TierReminder).values(
-                        member_id=member.id, tier_id=member.tier_id, expires_at=member.tier_expires_at, sent_at=now)
-                        .on_conflict_do_nothing(index_elements=["member_id", "expires_at"])):
-                    outbox.emit(session, "tier.expiring", member.id, {
-                        "member_id": member.id, "tier": member.tier_id, "expires_at": member.tier_expires_at},
-                        now, endpoints=endpoints)
-                    result.done += 1
+            result.done += sum(send(row, endpoints) for row in rows)
         result.batches += 1
-        if len(members) < batch_size:
+        if len(rows) < batch_size:
             return result
 
 
